@@ -1,0 +1,13 @@
+//! What ships, tested against a real local control plane (one per test binary, shared by every
+//! test here; each test that creates TetrisApps uses its own namespace).
+//!
+//! - `install_paths`: `kubectl apply -k deploy/` and `helm template | kubectl apply --server-side`
+//!   both succeed and install the same objects.
+//! - `service_account`: the operator binary, authenticated as the ServiceAccount from `deploy/`,
+//!   reconciles the minimal example to Ready (the RBAC is sufficient), and `kubectl auth can-i`
+//!   shows what that identity cannot do (the RBAC is least).
+//! - `examples`: every file under `examples/` is accepted, or rejected with its documented message.
+
+mod examples;
+mod install_paths;
+mod service_account;

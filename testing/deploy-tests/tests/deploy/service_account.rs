@@ -1,0 +1,207 @@
+//! The operator's RBAC: sufficient (the real binary, authenticated as the ServiceAccount with a
+//! TokenRequest token, reconciles a TetrisApp to Ready) and least (`kubectl auth can-i`).
+
+use deploy_tests::install::{installed, service_account_kubeconfig, wait_until};
+use deploy_tests::tools::{operator_binary, repo_root};
+use deploy_tests::{OPERATOR_NAME, OPERATOR_NAMESPACE};
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SERVICE_ACCOUNT_USER: &str = "system:serviceaccount:tetris-operator:tetris-operator";
+
+/// The operator process; killed when dropped so a failing test leaves nothing running.
+struct Operator {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Operator {
+    fn start(kubeconfig: &Path, log: PathBuf) -> Operator {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap_or_else(|e| panic!("picking a free port: {e}"))
+            .port();
+        let file = File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let err = file.try_clone().unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let child = Command::new(operator_binary())
+            .args(["run", "--log-format", "text", "--log-level", "info"])
+            .arg(format!("--probe-address=127.0.0.1:{port}"))
+            .args(["--lease-name", OPERATOR_NAME, "--lease-namespace", OPERATOR_NAMESPACE])
+            .args(["--identity", "deploy-tests"])
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("POD_NAME")
+            .env_remove("POD_NAMESPACE")
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", operator_binary().display()));
+        Operator { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("operator log ({}), last lines:", self.log.display());
+            for line in tail.into_iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn operator_running_as_its_service_account_reconciles_the_minimal_example_to_ready() {
+    let cluster = local_cluster::shared();
+    let _logs = cluster.log_guard();
+    let kubeconfig = service_account_kubeconfig(cluster);
+    let namespace = cluster.namespace("sa-ready");
+    let mut operator = Operator::start(kubeconfig, cluster.dir().join("operator-as-service-account.log"));
+
+    let example = repo_root().join("examples/minimal.yaml");
+    cluster
+        .run_kubectl(&["apply", "-n", &namespace, "-f", &example.display().to_string()])
+        .unwrap_or_else(|e| panic!("applying examples/minimal.yaml: {e}"));
+    let waited = cluster.run_kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=180s",
+        "-n",
+        &namespace,
+        "tetrisapp/tetris",
+    ]);
+    if let Err(e) = waited {
+        let status = cluster.run_kubectl(&["get", "-n", &namespace, "tetrisapp/tetris", "-o", "yaml"]);
+        let exited = operator.child.try_wait().ok().flatten();
+        panic!("examples/minimal.yaml did not become Ready: {e}\noperator exit: {exited:?}\n{status:?}");
+    }
+
+    // Leader election went through the Role in the operator's namespace.
+    let holder = wait_until("the operator to hold its Lease", Duration::from_secs(30), || {
+        let holder = cluster
+            .run_kubectl(&["get", "lease", OPERATOR_NAME, "-n", OPERATOR_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"])
+            .ok()?;
+        (!holder.is_empty()).then_some(holder)
+    });
+    assert_eq!(holder, "deploy-tests", "the Lease is held by someone else");
+
+    // The writes were made as the ServiceAccount (not some other credential the process found),
+    // and none was refused.
+    let events = cluster.audit_events();
+    let as_service_account = events
+        .iter()
+        .filter(|e| e["user"]["username"] == SERVICE_ACCOUNT_USER)
+        .filter(|e| e["objectRef"]["namespace"] == namespace.as_str())
+        .count();
+    assert!(as_service_account > 0, "no write in {namespace} was made as {SERVICE_ACCOUNT_USER}");
+    let refused: Vec<String> = events
+        .iter()
+        .filter(|e| e["user"]["username"] == SERVICE_ACCOUNT_USER && e["responseStatus"]["code"] == 403)
+        .map(|e| format!("{} {}", e["verb"], e["requestURI"]))
+        .collect();
+    assert!(refused.is_empty(), "the API server refused the operator: {refused:?}");
+    let log = operator.log();
+    assert!(!log.to_lowercase().contains("forbidden"), "the operator logged a forbidden request:\n{log}");
+}
+
+/// `kubectl auth can-i` as the ServiceAccount: (verb, resource, namespace or "-A", subresource, allowed).
+const CAN_I: &[(&str, &str, &str, &str, bool)] = &[
+    // What it needs.
+    ("watch", "tetrisapps.gameops.dev", "-A", "", true),
+    ("patch", "tetrisapps.gameops.dev", "games", "status", true),
+    ("create", "deployments.apps", "games", "", true),
+    ("patch", "services", "games", "", true),
+    ("create", "persistentvolumeclaims", "games", "", true),
+    ("create", "ingresses.networking.k8s.io", "games", "", true),
+    ("delete", "ingresses.networking.k8s.io", "games", "", true),
+    ("create", "events.events.k8s.io", "games", "", true),
+    ("update", "leases.coordination.k8s.io", OPERATOR_NAMESPACE, "", true),
+    // Secrets: not even in its own namespace.
+    ("get", "secrets", OPERATOR_NAMESPACE, "", false),
+    ("list", "secrets", "-A", "", false),
+    ("watch", "secrets", "games", "", false),
+    // Leases only in its own namespace (kube-system holds the control plane's).
+    ("update", "leases.coordination.k8s.io", "kube-system", "", false),
+    ("create", "leases.coordination.k8s.io", "games", "", false),
+    // Its own API: it never creates, deletes or changes a TetrisApp's spec.
+    ("create", "tetrisapps.gameops.dev", "games", "", false),
+    ("patch", "tetrisapps.gameops.dev", "games", "", false),
+    ("update", "tetrisapps.gameops.dev", "games", "", false),
+    ("delete", "tetrisapps.gameops.dev", "games", "", false),
+    // Children are applied server-side and removed by the garbage collector.
+    ("update", "deployments.apps", "games", "", false),
+    ("delete", "deployments.apps", "games", "", false),
+    ("delete", "configmaps", "games", "", false),
+    ("delete", "persistentvolumeclaims", "games", "", false),
+    // Kinds it does not manage.
+    ("create", "pods", "games", "", false),
+    ("delete", "pods", "games", "", false),
+    ("create", "pods", "games", "exec", false),
+    ("create", "statefulsets.apps", "games", "", false),
+    ("create", "jobs.batch", "games", "", false),
+    ("create", "networkpolicies.networking.k8s.io", "games", "", false),
+    ("create", "serviceaccounts", "games", "", false),
+    ("create", "serviceaccounts", "games", "token", false),
+    ("create", "rolebindings.rbac.authorization.k8s.io", "games", "", false),
+    // Cluster-scoped power.
+    ("create", "clusterrolebindings.rbac.authorization.k8s.io", "-A", "", false),
+    ("escalate", "clusterroles.rbac.authorization.k8s.io", "-A", "", false),
+    ("update", "customresourcedefinitions.apiextensions.k8s.io", "-A", "", false),
+    ("delete", "namespaces", "-A", "", false),
+    ("get", "nodes", "-A", "", false),
+    ("impersonate", "users", "-A", "", false),
+];
+
+#[test]
+fn service_account_can_do_what_it_needs_and_nothing_it_does_not() {
+    let cluster = local_cluster::shared();
+    let _logs = cluster.log_guard();
+    installed(cluster);
+    let kubeconfig = service_account_kubeconfig(cluster);
+    let mut wrong = Vec::new();
+    for &(verb, resource, namespace, subresource, want) in CAN_I {
+        let mut command = cluster.kubectl();
+        command.arg("--kubeconfig").arg(kubeconfig).args(["auth", "can-i", verb, resource]);
+        if namespace == "-A" {
+            command.arg("--all-namespaces");
+        } else {
+            command.args(["-n", namespace]);
+        }
+        if !subresource.is_empty() {
+            command.arg(format!("--subresource={subresource}"));
+        }
+        let out = command.output().unwrap_or_else(|e| panic!("kubectl auth can-i: {e}"));
+        let answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if answer != "yes" && answer != "no" {
+            panic!("kubectl auth can-i {verb} {resource} gave no answer: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if (answer == "yes") != want {
+            wrong.push(format!("{verb} {resource} {subresource} in {namespace}: {answer}, want {}", if want { "yes" } else { "no" }));
+        }
+    }
+    assert!(wrong.is_empty(), "the operator's RBAC is wrong:\n  {}", wrong.join("\n  "));
+
+    // And the full list has no wildcard resource or verb.
+    let list = cluster
+        .run_kubectl(&["--kubeconfig", &kubeconfig.display().to_string(), "auth", "can-i", "--list", "-n", "games"])
+        .unwrap_or_else(|e| panic!("kubectl auth can-i --list: {e}"));
+    for line in list.lines().skip(1) {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        let is_resource_rule = columns.first().is_some_and(|c| !c.starts_with('['));
+        if is_resource_rule {
+            assert!(!line.contains("[*]") && columns[0] != "*" && columns[0] != "*.*", "wildcard grant: {line}");
+        }
+    }
+}
