@@ -21,6 +21,9 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
 suite rust-tests cargo test --workspace
 suite web hack/test-web.sh
 suite deploy hack/test-deploy.sh
+# The README's first command, end to end, answering once instead of waiting for Ctrl-C.
+demo_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+suite demo env DEMO_SMOKE=1 DEMO_PORT="$demo_port" hack/demo.sh
 
 echo
 ((failed)) && echo "failed suites: ${failures[*]}"
