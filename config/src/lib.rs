@@ -328,7 +328,9 @@ impl GameConfig {
     /// Checks the rules that involve a value's content or more than one field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let title_chars = self.title.chars().count();
-        if title_chars == 0 || title_chars > limits::MAX_TITLE_CHARS || self.title.chars().any(char::is_control)
+        if title_chars == 0
+            || title_chars > limits::MAX_TITLE_CHARS
+            || self.title.chars().any(char::is_control)
         {
             return Err(ConfigError::new(
                 vars::TITLE,
@@ -337,7 +339,11 @@ impl GameConfig {
             ));
         }
         if !self.solo && !self.duo {
-            return Err(ConfigError::new(vars::DUO, "false", "at least one of TETRIS_SOLO and TETRIS_DUO must be true"));
+            return Err(ConfigError::new(
+                vars::DUO,
+                "false",
+                "at least one of TETRIS_SOLO and TETRIS_DUO must be true",
+            ));
         }
         if self.start_level_max > limits::MAX_START_LEVEL {
             return Err(ConfigError::new(
@@ -437,7 +443,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<GameConfig, ConfigError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         GameConfig::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -498,7 +505,8 @@ mod tests {
 
     #[test]
     fn start_level_range_must_be_ordered() {
-        let err = parse(&[(vars::START_LEVEL_MIN, "8"), (vars::START_LEVEL_MAX, "5")]).expect_err("min > max");
+        let err =
+            parse(&[(vars::START_LEVEL_MIN, "8"), (vars::START_LEVEL_MAX, "5")]).expect_err("min > max");
         assert_eq!(err.var, vars::START_LEVEL_MIN);
     }
 

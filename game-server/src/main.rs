@@ -1,1 +1,92 @@
-fn main() {}
+//! `tetris-game-server`: reads the `TETRIS_*` environment, binds, serves until SIGTERM, drains.
+
+use anyhow::Context as _;
+use clap::Parser;
+use std::process::ExitCode;
+use tetris_config::{GameConfig, LogLevel};
+use tracing_subscriber::filter::LevelFilter;
+
+/// The Tetris game server: web client, duo matches over WebSocket, SQLite scoreboard.
+///
+/// Configuration comes only from environment variables (TETRIS_ADDRESS, TETRIS_PORT, TETRIS_DATABASE,
+/// TETRIS_TITLE, TETRIS_RULESET, TETRIS_SOLO, TETRIS_DUO, TETRIS_START_LEVEL_MIN, TETRIS_START_LEVEL_MAX,
+/// TETRIS_SCOREBOARD_SIZE, TETRIS_MAX_ROOMS, TETRIS_MAX_CONNECTIONS, TETRIS_RECONNECT_GRACE_SECONDS,
+/// TETRIS_DRAIN_SECONDS, TETRIS_ALLOWED_ORIGINS, TETRIS_LOG_LEVEL). An invalid value stops the server
+/// with a message naming the variable. SIGTERM or Ctrl-C starts a graceful drain.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {}
+
+fn main() -> ExitCode {
+    Cli::parse();
+    let config = match GameConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tetris-game-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A plain level filter: an EnvFilter would link a regex engine the server never needs.
+    let level = match config.log_level {
+        LogLevel::Error => LevelFilter::ERROR,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Trace => LevelFilter::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+    let env_names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    for unknown in GameConfig::unknown_vars(env_names.iter().map(String::as_str)) {
+        tracing::warn!(variable = unknown, "unknown TETRIS_* variable ignored");
+    }
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("tetris-game-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: GameConfig) -> anyhow::Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async {
+        let addr = (config.address, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {}:{} (TETRIS_ADDRESS, TETRIS_PORT)", config.address, config.port))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        tracing::info!(address = %local, ruleset = %config.ruleset, database = %config.database.display(), "listening");
+        tetris_game_server::run(listener, config, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGTERM (Kubernetes) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

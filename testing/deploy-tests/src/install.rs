@@ -32,9 +32,19 @@ pub fn installed(cluster: &'static LocalCluster) -> &'static Installed {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        assert!(out.status.success(), "kubectl apply -k deploy/ failed:\n{}{}", installed.stdout, installed.stderr);
+        assert!(
+            out.status.success(),
+            "kubectl apply -k deploy/ failed:\n{}{}",
+            installed.stdout,
+            installed.stderr
+        );
         cluster
-            .run_kubectl(&["wait", "--for=condition=Established", "--timeout=60s", "crd/tetrisapps.gameops.dev"])
+            .run_kubectl(&[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/tetrisapps.gameops.dev",
+            ])
             .unwrap_or_else(|e| panic!("CRD not established: {e}"));
         installed
     })

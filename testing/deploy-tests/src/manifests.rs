@@ -6,14 +6,20 @@ use serde_json::Value;
 use std::process::Command;
 
 /// Labels and annotations only Helm adds, which carry no behaviour: ignored when comparing.
-const HELM_ONLY_LABELS: &[&str] = &["helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"];
+const HELM_ONLY_LABELS: &[&str] =
+    &["helm.sh/chart", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"];
 const HELM_ONLY_ANNOTATIONS: &[&str] = &["helm.sh/resource-policy"];
 
 /// Runs `command`, returning stdout; panics with the command's stderr if it fails.
 pub fn run(command: &mut Command) -> String {
     let shown = format!("{command:?}");
     let out = command.output().unwrap_or_else(|e| panic!("{shown}: {e}"));
-    assert!(out.status.success(), "{shown} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{shown} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{shown} printed non-UTF-8: {e}"))
 }
 
@@ -41,7 +47,8 @@ pub fn parse_documents(yaml: &str) -> Vec<Value> {
         .map(|doc| {
             let value: serde_yaml::Value =
                 serde::Deserialize::deserialize(doc).unwrap_or_else(|e| panic!("invalid YAML document: {e}"));
-            serde_json::to_value(value).unwrap_or_else(|e| panic!("YAML document is not JSON-compatible: {e}"))
+            serde_json::to_value(value)
+                .unwrap_or_else(|e| panic!("YAML document is not JSON-compatible: {e}"))
         })
         .filter(|v| !v.is_null())
         .collect()
@@ -55,10 +62,9 @@ pub fn identity(object: &Value) -> String {
 
 /// The object with this kind and name.
 pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} among: {:?}", objects.iter().map(identity).collect::<Vec<_>>()))
+    objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap_or_else(|| {
+        panic!("no {kind} {name} among: {:?}", objects.iter().map(identity).collect::<Vec<_>>())
+    })
 }
 
 /// The object without what only Helm adds, with every number as a float (YAML writers differ on
@@ -82,9 +88,13 @@ pub fn normalized(object: &Value) -> Value {
 
 fn numbers_as_floats(value: &Value) -> Value {
     match value {
-        Value::Number(n) => n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+        Value::Number(n) => {
+            n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+        }
         Value::Array(items) => Value::Array(items.iter().map(numbers_as_floats).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), numbers_as_floats(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), numbers_as_floats(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -139,7 +149,11 @@ fn brief(value: Option<&Value>) -> String {
         None => "absent".into(),
         Some(v) => {
             let text = v.to_string();
-            if text.chars().count() > 80 { format!("{}...", text.chars().take(80).collect::<String>()) } else { text }
+            if text.chars().count() > 80 {
+                format!("{}...", text.chars().take(80).collect::<String>())
+            } else {
+                text
+            }
         }
     }
 }

@@ -52,12 +52,25 @@ pub fn operator_binary() -> &'static Path {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(&cargo)
             .current_dir(repo_root())
-            .args(["build", "--quiet", "--package", "tetris-operator", "--bin", "tetris-operator", "--message-format=short"])
+            .args([
+                "build",
+                "--quiet",
+                "--package",
+                "tetris-operator",
+                "--bin",
+                "tetris-operator",
+                "--message-format=short",
+            ])
             .output()
             .unwrap_or_else(|e| panic!("running cargo build for tetris-operator: {e}"));
-        assert!(out.status.success(), "cargo build -p tetris-operator failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cargo build -p tetris-operator failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // A relative CARGO_TARGET_DIR is relative to where cargo ran: the repository root here.
-        let target = repo_root().join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()));
+        let target =
+            repo_root().join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()));
         let bin = target.join("debug/tetris-operator");
         assert!(bin.is_file(), "cargo build succeeded but {} is missing", bin.display());
         bin

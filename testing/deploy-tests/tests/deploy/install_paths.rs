@@ -1,7 +1,9 @@
 //! The kustomize base and the Helm chart: same objects, both accepted by the API server.
 
 use deploy_tests::install::{installed, wait_until};
-use deploy_tests::manifests::{differences, find, normalized, parse_documents, render_helm, render_kustomize};
+use deploy_tests::manifests::{
+    differences, find, normalized, parse_documents, render_helm, render_kustomize,
+};
 use deploy_tests::tools::{helm, repo_root};
 use deploy_tests::{OPERATOR_NAME, OPERATOR_NAMESPACE};
 use std::io::Write;
@@ -17,7 +19,8 @@ fn kubectl_without_cluster() -> Command {
 fn chart_crd_copy_is_the_generated_crd() {
     let generated = repo_root().join("crds/tetrisapps.gameops.dev.yaml");
     let copy = repo_root().join("deploy/helm/tetris-operator/files/crds/tetrisapps.gameops.dev.yaml");
-    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let read =
+        |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     assert!(
         read(&generated) == read(&copy),
         "{} differs from {}; run: cp crds/tetrisapps.gameops.dev.yaml deploy/helm/tetris-operator/files/crds/",
@@ -43,7 +46,11 @@ fn kustomize_and_helm_render_the_same_objects() {
         ("Deployment", OPERATOR_NAME),
         ("CustomResourceDefinition", "tetrisapps.gameops.dev"),
     ] {
-        assert_eq!(normalized(find(&kustomize, kind, name)), normalized(find(&helm, kind, name)), "{kind} {name}");
+        assert_eq!(
+            normalized(find(&kustomize, kind, name)),
+            normalized(find(&helm, kind, name)),
+            "{kind} {name}"
+        );
     }
 }
 
@@ -54,7 +61,11 @@ fn rbac_names_every_resource_and_verb() {
         for rule in object["rules"].as_array().into_iter().flatten() {
             for field in ["apiGroups", "resources", "verbs"] {
                 let values = rule[field].as_array().unwrap_or_else(|| panic!("rule without {field}: {rule}"));
-                assert!(!values.iter().any(|v| v == "*"), "wildcard {field} in {}: {rule}", object["metadata"]["name"]);
+                assert!(
+                    !values.iter().any(|v| v == "*"),
+                    "wildcard {field} in {}: {rule}",
+                    object["metadata"]["name"]
+                );
             }
             assert!(
                 !rule["resources"].as_array().into_iter().flatten().any(|r| r == "secrets" || r == "pods"),
@@ -82,7 +93,11 @@ fn kubectl_apply_k_installs_everything_under_restricted_pod_security() {
         "service/tetris-operator-metrics",
         "poddisruptionbudget.policy/tetris-operator",
     ] {
-        assert!(install.stdout.contains(object), "kubectl apply -k deploy/ did not apply {object}:\n{}", install.stdout);
+        assert!(
+            install.stdout.contains(object),
+            "kubectl apply -k deploy/ did not apply {object}:\n{}",
+            install.stdout
+        );
     }
     assert!(
         !install.stderr.contains("would violate PodSecurity"),
@@ -133,12 +148,20 @@ fn helm_template_applies_server_side_over_the_kustomize_install_without_conflict
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(!stderr.contains("would violate PodSecurity"), "{stderr}");
-    let deployment = wait_until("the chart's labels on the operator Deployment", Duration::from_secs(30), || {
-        let labels = cluster
-            .run_kubectl(&["get", "-n", OPERATOR_NAMESPACE, "deployment/tetris-operator", "-o", "jsonpath={.metadata.labels}"])
-            .ok()?;
-        labels.contains("helm.sh/chart").then_some(labels)
-    });
+    let deployment =
+        wait_until("the chart's labels on the operator Deployment", Duration::from_secs(30), || {
+            let labels = cluster
+                .run_kubectl(&[
+                    "get",
+                    "-n",
+                    OPERATOR_NAMESPACE,
+                    "deployment/tetris-operator",
+                    "-o",
+                    "jsonpath={.metadata.labels}",
+                ])
+                .ok()?;
+            labels.contains("helm.sh/chart").then_some(labels)
+        });
     assert!(deployment.contains("tetris-operator"), "{deployment}");
 }
 
@@ -163,4 +186,70 @@ fn values_schema_rejects_bad_values_before_rendering() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("schema"), "helm rejected {why} but not through the schema:\n{stderr}");
     }
+}
+
+#[test]
+fn optional_parts_render_objects_the_api_server_accepts() {
+    let cluster = local_cluster::shared();
+    let _logs = cluster.log_guard();
+    installed(cluster);
+
+    // The chart with every optional part that needs no extra CRD switched on.
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let rendered = render_helm(&[
+        "networkPolicy.enabled=true",
+        "namespace.create=true",
+        "crds.keep=false",
+        &format!("image.digest={digest}"),
+        "podAnnotations.example\\.com/team=games",
+        "priorityClassName=system-cluster-critical",
+    ]);
+    let objects = parse_documents(&rendered);
+    let policy = find(&objects, "NetworkPolicy", OPERATOR_NAME);
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "tetris-operator");
+    let image =
+        &find(&objects, "Deployment", OPERATOR_NAME)["spec"]["template"]["spec"]["containers"][0]["image"];
+    assert_eq!(image.as_str(), Some(format!("ghcr.io/tetris-operator/operator@{digest}").as_str()));
+    dry_run_apply(cluster, "helm template with every option", &rendered);
+
+    // The kustomize NetworkPolicy component, through the example overlay that uses it.
+    let mut kubectl = cluster.kubectl();
+    kubectl.arg("kustomize").arg(repo_root().join("examples/kustomize/with-network-policy"));
+    let with_policy = deploy_tests::manifests::run(&mut kubectl);
+    let objects = parse_documents(&with_policy);
+    let policy = find(&objects, "NetworkPolicy", OPERATOR_NAME);
+    assert_eq!(policy["metadata"]["namespace"], OPERATOR_NAMESPACE);
+    dry_run_apply(cluster, "deploy/ with the network-policy component", &with_policy);
+}
+
+/// `kubectl apply --server-side --dry-run=server` of `yaml`, which must succeed without warnings.
+/// Conflicts are forced: these objects differ from the installed ones on purpose, and the question
+/// here is only whether the API server accepts them.
+fn dry_run_apply(cluster: &local_cluster::LocalCluster, what: &str, yaml: &str) {
+    let mut child = cluster
+        .kubectl()
+        .args([
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--dry-run=server",
+            "--field-manager=dry-run",
+            "-f",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting kubectl: {e}"));
+    child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(yaml.as_bytes()))
+        .transpose()
+        .unwrap_or_else(|e| panic!("writing {what} to kubectl: {e}"));
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("kubectl apply: {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the API server refused {what}:\n{stderr}");
+    assert!(!stderr.contains("Warning"), "the API server warned about {what}:\n{stderr}");
 }

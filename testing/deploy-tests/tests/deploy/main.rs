@@ -6,7 +6,8 @@
 //! - `service_account`: the operator binary, authenticated as the ServiceAccount from `deploy/`,
 //!   reconciles the minimal example to Ready (the RBAC is sufficient), and `kubectl auth can-i`
 //!   shows what that identity cannot do (the RBAC is least).
-//! - `examples`: every file under `examples/` is accepted, or rejected with its documented message.
+//! - `examples`: every file under `examples/` is accepted, or rejected with its documented message;
+//!   the Argo CD `argocd-cm` snippet is a valid ConfigMap.
 
 mod examples;
 mod install_paths;

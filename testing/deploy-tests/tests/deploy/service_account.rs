@@ -2,10 +2,13 @@
 //! TokenRequest token, reconciles a TetrisApp to Ready) and least (`kubectl auth can-i`).
 
 use deploy_tests::install::{installed, service_account_kubeconfig, wait_until};
+use deploy_tests::manifests::{find, parse_documents, render_kustomize};
 use deploy_tests::tools::{operator_binary, repo_root};
 use deploy_tests::{OPERATOR_NAME, OPERATOR_NAMESPACE};
+use serde_json::Value;
 use std::fs::File;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,30 +19,66 @@ const SERVICE_ACCOUNT_USER: &str = "system:serviceaccount:tetris-operator:tetris
 struct Operator {
     child: Child,
     log: PathBuf,
+    /// Where its /healthz, /readyz and /metrics listen.
+    probe_port: u16,
 }
 
 impl Operator {
-    fn start(kubeconfig: &Path, log: PathBuf) -> Operator {
+    /// Starts the binary with exactly the arguments and environment of the operator container in
+    /// `deploy/`, so the test also proves the Deployment's command line is one the binary accepts.
+    /// Three things differ, because this is a local process and not a pod: the downward-API
+    /// variables get fixed values, the probe address is a free local port, and the credentials
+    /// come from `kubeconfig` instead of the pod's mounted token.
+    fn start(deployment: &Value, kubeconfig: &Path, log: PathBuf) -> Operator {
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap_or_else(|| panic!("operator container has no args: {container}"))
+            .iter()
+            .map(|a| a.as_str().unwrap_or_else(|| panic!("non-string arg {a}")))
+            .collect();
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap_or_else(|e| panic!("picking a free port: {e}"))
             .port();
+        let mut command = Command::new(operator_binary());
+        command.args(&args).env("KUBECONFIG", kubeconfig);
+        for var in container["env"].as_array().into_iter().flatten() {
+            let name = var["name"].as_str().unwrap_or_else(|| panic!("env entry without a name: {var}"));
+            let value = match (var["value"].as_str(), var["valueFrom"]["fieldRef"]["fieldPath"].as_str()) {
+                (Some(value), _) => value.to_owned(),
+                (None, Some("metadata.name")) => "deploy-tests".to_owned(),
+                (None, Some("metadata.namespace")) => OPERATOR_NAMESPACE.to_owned(),
+                _ => panic!("env {name} comes from a source this test cannot provide: {var}"),
+            };
+            command.env(name, value);
+        }
+        command.env("TETRIS_OPERATOR_PROBE_ADDRESS", format!("127.0.0.1:{port}"));
         let file = File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
         let err = file.try_clone().unwrap_or_else(|e| panic!("{}: {e}", log.display()));
-        let child = Command::new(operator_binary())
-            .args(["run", "--log-format", "text", "--log-level", "info"])
-            .arg(format!("--probe-address=127.0.0.1:{port}"))
-            .args(["--lease-name", OPERATOR_NAME, "--lease-namespace", OPERATOR_NAMESPACE])
-            .args(["--identity", "deploy-tests"])
-            .env("KUBECONFIG", kubeconfig)
-            .env_remove("POD_NAME")
-            .env_remove("POD_NAMESPACE")
+        let child = command
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", operator_binary().display()));
-        Operator { child, log }
+            .unwrap_or_else(|e| panic!("starting {} {args:?}: {e}", operator_binary().display()));
+        Operator { child, log, probe_port: port }
+    }
+
+    /// `GET path` on the probe port: the status code and the body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.probe_port))
+            .unwrap_or_else(|e| panic!("connecting to the probe port {}: {e}", self.probe_port));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap_or_else(|e| panic!("read timeout: {e}"));
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap_or_else(|e| panic!("reading GET {path}: {e}"));
+        let code = response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (code, body)
     }
 
     fn log(&self) -> String {
@@ -68,7 +107,10 @@ fn operator_running_as_its_service_account_reconciles_the_minimal_example_to_rea
     let _logs = cluster.log_guard();
     let kubeconfig = service_account_kubeconfig(cluster);
     let namespace = cluster.namespace("sa-ready");
-    let mut operator = Operator::start(kubeconfig, cluster.dir().join("operator-as-service-account.log"));
+    let rendered = parse_documents(&render_kustomize(cluster.kubectl()));
+    let deployment = find(&rendered, "Deployment", OPERATOR_NAME);
+    let mut operator =
+        Operator::start(deployment, kubeconfig, cluster.dir().join("operator-as-service-account.log"));
 
     let example = repo_root().join("examples/minimal.yaml");
     cluster
@@ -88,10 +130,44 @@ fn operator_running_as_its_service_account_reconciles_the_minimal_example_to_rea
         panic!("examples/minimal.yaml did not become Ready: {e}\noperator exit: {exited:?}\n{status:?}");
     }
 
+    // What a user sees: the printer columns show the reason of the Ready condition.
+    let table = cluster
+        .run_kubectl(&["get", "tetrisapps", "-n", &namespace])
+        .unwrap_or_else(|e| panic!("kubectl get tetrisapps: {e}"));
+    println!("kubectl get tetrisapps -n {namespace}\n{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("tetris "))
+        .unwrap_or_else(|| panic!("no row for tetris:\n{table}"));
+    assert!(row.contains("Available"), "STATUS column is not Available:\n{table}");
+
+    // The probes of the Deployment point at endpoints the binary serves, and it reports itself leader.
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let path =
+            container[probe]["httpGet"]["path"].as_str().unwrap_or_else(|| panic!("{probe} has no path"));
+        let (code, body) = operator.get(path);
+        assert_eq!(code, 200, "{probe} {path} answered {code}: {body}");
+    }
+    let (code, metrics) = operator.get("/metrics");
+    assert_eq!(code, 200, "/metrics answered {code}");
+    assert!(
+        metrics.contains("tetris_operator_leader 1"),
+        "the operator does not report itself leader:\n{metrics}"
+    );
+
     // Leader election went through the Role in the operator's namespace.
     let holder = wait_until("the operator to hold its Lease", Duration::from_secs(30), || {
         let holder = cluster
-            .run_kubectl(&["get", "lease", OPERATOR_NAME, "-n", OPERATOR_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"])
+            .run_kubectl(&[
+                "get",
+                "lease",
+                OPERATOR_NAME,
+                "-n",
+                OPERATOR_NAMESPACE,
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ])
             .ok()?;
         (!holder.is_empty()).then_some(holder)
     });
@@ -185,23 +261,40 @@ fn service_account_can_do_what_it_needs_and_nothing_it_does_not() {
         let out = command.output().unwrap_or_else(|e| panic!("kubectl auth can-i: {e}"));
         let answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         if answer != "yes" && answer != "no" {
-            panic!("kubectl auth can-i {verb} {resource} gave no answer: {}", String::from_utf8_lossy(&out.stderr));
+            panic!(
+                "kubectl auth can-i {verb} {resource} gave no answer: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         if (answer == "yes") != want {
-            wrong.push(format!("{verb} {resource} {subresource} in {namespace}: {answer}, want {}", if want { "yes" } else { "no" }));
+            wrong.push(format!(
+                "{verb} {resource} {subresource} in {namespace}: {answer}, want {}",
+                if want { "yes" } else { "no" }
+            ));
         }
     }
     assert!(wrong.is_empty(), "the operator's RBAC is wrong:\n  {}", wrong.join("\n  "));
 
     // And the full list has no wildcard resource or verb.
     let list = cluster
-        .run_kubectl(&["--kubeconfig", &kubeconfig.display().to_string(), "auth", "can-i", "--list", "-n", "games"])
+        .run_kubectl(&[
+            "--kubeconfig",
+            &kubeconfig.display().to_string(),
+            "auth",
+            "can-i",
+            "--list",
+            "-n",
+            "games",
+        ])
         .unwrap_or_else(|e| panic!("kubectl auth can-i --list: {e}"));
     for line in list.lines().skip(1) {
         let columns: Vec<&str> = line.split_whitespace().collect();
         let is_resource_rule = columns.first().is_some_and(|c| !c.starts_with('['));
         if is_resource_rule {
-            assert!(!line.contains("[*]") && columns[0] != "*" && columns[0] != "*.*", "wildcard grant: {line}");
+            assert!(
+                !line.contains("[*]") && columns[0] != "*" && columns[0] != "*.*",
+                "wildcard grant: {line}"
+            );
         }
     }
 }

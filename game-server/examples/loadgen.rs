@@ -1,0 +1,453 @@
+//! Load generator for `hack/bench-game.sh` (a benchmark, not a test): every loop is bounded in count
+//! and time, and it only talks to 127.0.0.1.
+//!
+//! Subcommands:
+//! - `startup`: spawns the server binary, measures the time from spawn to `/readyz` 200, idle RSS.
+//! - `relay`: duo pairs exchanging `state` messages; relayed messages/s and latency percentiles.
+//! - `submit`: concurrent `POST /api/scores` on keep-alive connections; submits/s and latency.
+//! - `sockets`: opens N WebSockets (hello each) and reports the server's RSS before and after.
+
+use clap::{Parser, Subcommand};
+use futures::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Spawn the server `runs` times; report time to ready and idle RSS.
+    Startup {
+        #[arg(long)]
+        bin: String,
+        #[arg(long)]
+        dir: String,
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        #[arg(long, default_value_t = 18090)]
+        port: u16,
+    },
+    /// Duo relay throughput and latency.
+    Relay {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 500)]
+        pairs: usize,
+        /// Messages per second each player sends (the server allows 60).
+        #[arg(long, default_value_t = 50)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Server pid: report its CPU time and run-queue wait during the run (from schedstat).
+        #[arg(long)]
+        pid: Option<u32>,
+    },
+    /// Score submissions.
+    Submit {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20000)]
+        count: usize,
+    },
+    /// Many open WebSockets.
+    Sockets {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 10000)]
+        count: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
+        Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
+        Cmd::Submit { addr, concurrency, count } => submit(addr, concurrency, count).await,
+        Cmd::Sockets { addr, pid, count } => sockets(addr, pid, count).await,
+    }
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with(field)).ok_or_else(|| anyhow::anyhow!("no {field}"))?;
+    Ok(line.split_whitespace().nth(1).unwrap_or("0").parse()?)
+}
+
+/// (ns on CPU, ns runnable but waiting for a CPU), summed over the process's threads.
+fn schedstat(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let mut total = (0, 0);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let text = std::fs::read_to_string(task?.path().join("schedstat")).unwrap_or_default();
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        total.0 += fields.next().unwrap_or(0);
+        total.1 += fields.next().unwrap_or(0);
+    }
+    Ok(total)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A minimal HTTP/1.1 keep-alive client: the load generator must cost less CPU than the server.
+struct Http {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Http {
+    async fn connect(addr: SocketAddr) -> anyhow::Result<Http> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Http { stream, buf: Vec::with_capacity(4096) })
+    }
+
+    async fn request(&mut self, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream.write_all(req.as_bytes()).await?;
+        self.buf.clear();
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end])?.to_ascii_lowercase();
+                let status: u16 = head.get(9..12).unwrap_or("0").parse()?;
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse())
+                    .transpose()?
+                    .unwrap_or(0);
+                while self.buf.len() < end + 4 + len {
+                    self.read_more().await?;
+                }
+                let body = String::from_utf8_lossy(&self.buf[end + 4..end + 4 + len]).into_owned();
+                return Ok((status, body));
+            }
+            self.read_more().await?;
+        }
+    }
+
+    async fn read_more(&mut self) -> anyhow::Result<()> {
+        let mut chunk = [0u8; 4096];
+        let n = self.stream.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed");
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+async fn startup(bin: &str, dir: &str, runs: u32, port: u16) -> anyhow::Result<()> {
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    let mut anon = Vec::new();
+    for run in 0..runs {
+        let db = format!("{dir}/startup-{run}.db");
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(bin)
+            .env("TETRIS_ADDRESS", "127.0.0.1")
+            .env("TETRIS_PORT", port.to_string())
+            .env("TETRIS_DATABASE", &db)
+            .env("TETRIS_LOG_LEVEL", "warn")
+            .kill_on_drop(true)
+            .spawn()?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let deadline = started + Duration::from_secs(10);
+        let ready = loop {
+            anyhow::ensure!(Instant::now() < deadline, "not ready within 10 s");
+            if let Ok(mut http) = Http::connect(addr).await
+                && let Ok((200, _)) = http.request("GET", "/readyz", "").await
+            {
+                break started.elapsed();
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        };
+        times.push(ready.as_micros() as u64);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pid = child.id().ok_or_else(|| anyhow::anyhow!("no pid"))?;
+        rss.push(rss_kib(pid)?);
+        anon.push(status_kib(pid, "RssAnon:")?);
+        child.kill().await?;
+        let _ = child.wait().await;
+    }
+    times.sort_unstable();
+    rss.sort_unstable();
+    println!("startup_to_ready_ms_median {:.1}", percentile(&times, 0.5) as f64 / 1000.0);
+    println!("startup_to_ready_ms_all {:?}", times.iter().map(|t| *t as f64 / 1000.0).collect::<Vec<_>>());
+    anon.sort_unstable();
+    println!("idle_rss_kib_median {}", percentile(&rss, 0.5));
+    println!("idle_rss_anon_kib_median {}", percentile(&anon, 0.5));
+    Ok(())
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+async fn ws_connect(addr: SocketAddr) -> anyhow::Result<Ws> {
+    // TCP_NODELAY like a browser's WebSocket: with Nagle's algorithm on, small frames wait for the
+    // peer's delayed ACK (40-200 ms) and the benchmark would measure the client's TCP settings.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/ws"), None, true).await?;
+    ws.send(Message::text(r#"{"type":"hello","protocol":1}"#)).await?;
+    next_text(&mut ws).await?;
+    Ok(ws)
+}
+
+async fn next_text(ws: &mut Ws) -> anyhow::Result<String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await? {
+            Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
+            Some(Ok(_)) => continue,
+            other => anyhow::bail!("socket ended: {other:?}"),
+        }
+    }
+}
+
+async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<String> {
+    let tag = format!(r#""type":"{kind}""#);
+    loop {
+        let t = next_text(ws).await?;
+        if t.contains(&tag) {
+            return Ok(t);
+        }
+    }
+}
+
+async fn make_pair(addr: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
+    let mut a = ws_connect(addr).await?;
+    let mut b = ws_connect(addr).await?;
+    a.send(Message::text(r#"{"type":"create_room","name":"a","startLevel":0}"#)).await?;
+    let joined = until(&mut a, "room_joined").await?;
+    let code = joined
+        .split(r#""code":""#)
+        .nth(1)
+        .and_then(|r| r.get(..6))
+        .ok_or_else(|| anyhow::anyhow!("no code"))?;
+    b.send(Message::text(format!(r#"{{"type":"join_room","name":"b","code":"{code}"}}"#))).await?;
+    until(&mut a, "match_start").await?;
+    until(&mut b, "match_start").await?;
+    Ok((a, b))
+}
+
+fn state_text(seq: u64) -> String {
+    // A realistic ~430-byte board: a few filled rows at the bottom.
+    let board = format!("{}{}", ".".repeat(160), "IIIIJJJ.LLOOSSTTZZ..GGGGGGGGG.GGGG.GGGGG");
+    format!(
+        r#"{{"type":"state","board":"{board}","piece":{{"kind":"T","x":4,"y":3,"rot":1}},"next":"SZIOJ","hold":"L","score":{seq},"level":3,"lines":27}}"#
+    )
+}
+
+fn score_of(text: &str) -> Option<u64> {
+    let rest = text.split(r#""score":"#).nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+async fn relay(
+    addr: SocketAddr,
+    pairs: usize,
+    rate: u32,
+    seconds: u64,
+    pid: Option<u32>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        seconds <= 120 && pairs <= 5000 && rate <= 60,
+        "bounded: seconds <= 120, pairs <= 5000, rate <= 60"
+    );
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut setups = Vec::new();
+    for _ in 0..pairs {
+        let sem = sem.clone();
+        setups.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            make_pair(addr).await
+        }));
+    }
+    let mut sockets = Vec::new();
+    for s in setups {
+        let (a, b) = s.await??;
+        sockets.push(a);
+        sockets.push(b);
+    }
+    let n = sockets.len();
+    let sched_before = pid.map(schedstat).transpose()?;
+    let per_conn = (u64::from(rate) * (seconds + 2)) as usize;
+    // sent[conn][seq] = ns since `t0` when conn sent seq (seq < per_conn).
+    let sent: Arc<Vec<Vec<AtomicU64>>> =
+        Arc::new((0..n).map(|_| (0..per_conn).map(|_| AtomicU64::new(0)).collect()).collect());
+    let t0 = Instant::now();
+    let warmup = Duration::from_secs(1);
+    let measure_end = warmup + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (i, ws) in sockets.into_iter().enumerate() {
+        let opp = i ^ 1;
+        let sent = sent.clone();
+        let (mut sink, mut stream) = ws.split();
+        let texts: Vec<String> = (0..per_conn as u64).map(state_text).collect();
+        let sender_sent = sent.clone();
+        let sender = tokio::spawn(async move {
+            let period = Duration::from_nanos(1_000_000_000 / u64::from(rate));
+            // Spread the connections' phases so sends do not arrive in lockstep.
+            let offset = period.mul_f64((i as f64 * 0.618_034) % 1.0);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+            for (seq, text) in texts.into_iter().enumerate() {
+                tick.tick().await;
+                if t0.elapsed() > measure_end + Duration::from_millis(200) {
+                    break;
+                }
+                sender_sent[i][seq].store(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                if sink.send(Message::text(text)).await.is_err() {
+                    break;
+                }
+            }
+            sink
+        });
+        let receiver = tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_conn);
+            let mut received = 0u64;
+            let stop = measure_end + Duration::from_millis(500);
+            while let Ok(Some(Ok(msg))) =
+                tokio::time::timeout(stop.saturating_sub(t0.elapsed()), stream.next()).await
+            {
+                let Message::Text(t) = msg else { continue };
+                let now = t0.elapsed();
+                if !t.as_str().starts_with(r#"{"type":"opponent_state""#) {
+                    continue;
+                }
+                let Some(seq) = score_of(t.as_str()) else { continue };
+                let at = sent[opp].get(seq as usize).map_or(0, |a| a.load(Ordering::Relaxed));
+                let sent_at = Duration::from_nanos(at);
+                if sent_at >= warmup && sent_at < measure_end {
+                    received += 1;
+                    lat.push(now.saturating_sub(sent_at).as_micros() as u64);
+                }
+            }
+            (received, lat)
+        });
+        tasks.push((sender, receiver));
+    }
+    let mut total = 0u64;
+    let mut lat = Vec::new();
+    let mut sinks = Vec::new();
+    for (s, r) in tasks {
+        let (received, l) = r.await?;
+        total += received;
+        lat.extend(l);
+        sinks.push(s.await?);
+    }
+    if let (Some(pid), Some((run0, wait0))) = (pid, sched_before) {
+        let (run1, wait1) = schedstat(pid)?;
+        println!("relay_server_cpu_ms {}", (run1 - run0) / 1_000_000);
+        println!("relay_server_runqueue_wait_ms {}", (wait1 - wait0) / 1_000_000);
+    }
+    lat.sort_unstable();
+    let offered = (n as u64) * u64::from(rate) * seconds;
+    println!("relay_connections {n}");
+    println!("relay_offered_msgs {offered}");
+    println!("relay_delivered_msgs {total}");
+    println!("relay_msgs_per_s {:.0}", total as f64 / seconds as f64);
+    println!("relay_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
+    println!("relay_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
+    println!("relay_latency_ms_max {:.2}", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
+    Ok(())
+}
+
+async fn submit(addr: SocketAddr, concurrency: usize, count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(count <= 200_000 && concurrency <= 1024, "bounded: count <= 200000, concurrency <= 1024");
+    // Issue the games first (not measured).
+    let mut http = Http::connect(addr).await?;
+    let mut games = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (status, body) = http.request("POST", "/api/games", r#"{"mode":"solo","startLevel":0}"#).await?;
+        anyhow::ensure!(status == 201, "issue failed: {status} {body}");
+        let id = body.split(r#""gameId":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        games.push(id.to_owned());
+    }
+    let queue = Arc::new(std::sync::Mutex::new(games));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let queue = queue.clone();
+        workers.push(tokio::spawn(async move {
+            let mut http = Http::connect(addr).await?;
+            let mut lat = Vec::new();
+            loop {
+                let Some(game) = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop() else { break };
+                let body = format!(
+                    r#"{{"gameId":"{game}","name":"bench{w}","score":{},"lines":0,"level":0,"pieces":10,"durationMs":1000}}"#,
+                    (lat.len() * 7 + w) % 400
+                );
+                let t = Instant::now();
+                let (status, resp) = http.request("POST", "/api/scores", &body).await?;
+                anyhow::ensure!(status == 201, "submit failed: {status} {resp}");
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for w in workers {
+        lat.extend(w.await??);
+    }
+    let elapsed = started.elapsed();
+    lat.sort_unstable();
+    println!("submit_count {}", lat.len());
+    println!("submit_concurrency {concurrency}");
+    println!("submits_per_s {:.0}", lat.len() as f64 / elapsed.as_secs_f64());
+    println!("submit_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
+    println!("submit_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
+    Ok(())
+}
+
+async fn sockets(addr: SocketAddr, pid: u32, count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(count <= 50_000, "bounded: count <= 50000");
+    let before = rss_kib(pid)?;
+    // Players arrive over time; 64 handshakes in flight keeps the server's transient handshake buffers
+    // (freed after the upgrade) from inflating the steady-state figure.
+    let sem = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = Vec::new();
+    for _ in 0..count {
+        let sem = sem.clone();
+        tasks.push(tokio::spawn(async move {
+            let _permit = sem.acquire().await;
+            ws_connect(addr).await
+        }));
+    }
+    let mut open = Vec::with_capacity(count);
+    for t in tasks {
+        open.push(t.await??);
+    }
+    // Let the server settle (allocator, lazily touched buffers) before reading its RSS.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid)?;
+    println!("sockets_open {}", open.len());
+    println!("sockets_rss_before_kib {before}");
+    println!("sockets_rss_after_kib {after}");
+    println!(
+        "sockets_bytes_per_socket {:.0}",
+        (after.saturating_sub(before) * 1024) as f64 / open.len() as f64
+    );
+    drop(open);
+    Ok(())
+}

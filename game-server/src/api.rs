@@ -1,0 +1,253 @@
+//! The JSON API: client configuration, solo game tickets, score submission and the top-N tables.
+//!
+//! Bodies are read as bytes and parsed here (not with axum's `Json` extractor) so that every failure,
+//! including a wrong content type or an oversized body, gets the same JSON error shape.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::games::{Mode, TicketError, unix_now};
+use crate::names::validate_name;
+use crate::plausibility::{self, Report};
+use crate::scoreboard::{Submission, SubmitError, tables_json};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Largest `POST /api/scores` body (the input log dominates).
+pub const MAX_SCORE_BODY: usize = 256 * 1024;
+/// Largest body of any other request.
+pub const MAX_BODY: usize = 4 * 1024;
+/// Longest input log, in characters.
+pub const MAX_INPUT_LOG_CHARS: usize = 200_000;
+/// Longest game id accepted before it is even looked at.
+const MAX_GAME_ID: usize = 128;
+
+fn json_response(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
+}
+
+/// Parses a JSON request body, mapping each failure to its error code.
+fn json_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
+        } else {
+            ApiError::bad_request("could not read the request body")
+        }
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        let text = e.to_string();
+        let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(head, _)| head);
+        ApiError::bad_request(text.chars().take(160).collect::<String>())
+    })
+}
+
+/// `GET /api/config`.
+pub async fn config(State(app): State<AppState>) -> Response {
+    json_response(StatusCode::OK, app.config_json.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewGame {
+    mode: String,
+    start_level: u8,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuedGame<'a> {
+    game_id: &'a str,
+    seed: u32,
+    mode: &'static str,
+    ruleset: &'static str,
+    start_level: u8,
+}
+
+/// `POST /api/games`: issues a solo game ticket.
+pub async fn issue_game(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match issue(&app, &headers, body) {
+        Ok(r) => r,
+        Err(e) => {
+            app.metrics.error(e.code);
+            e.into_response()
+        }
+    }
+}
+
+fn issue(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: NewGame = json_body(headers, body)?;
+    if req.mode != "solo" {
+        return Err(ApiError::bad_request("mode must be \"solo\"; duo games are issued by their room"));
+    }
+    if !app.config.solo {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mode_disabled",
+            "solo mode is turned off on this server",
+        ));
+    }
+    let (min, max) = (app.config.start_level_min, app.config.start_level_max);
+    if !(min..=max).contains(&req.start_level) {
+        return Err(ApiError::bad_request(format!("startLevel must be from {min} to {max}")));
+    }
+    let seed = crate::games::new_seed();
+    let ticket = app.tickets.issue(Mode::Solo, app.config.ruleset, req.start_level, seed);
+    app.metrics.games_started.get_or_create(&[("mode", "solo")]).inc();
+    let body = serde_json::to_string(&IssuedGame {
+        game_id: &ticket.game_id,
+        seed,
+        mode: "solo",
+        ruleset: app.config.ruleset.as_str(),
+        start_level: req.start_level,
+    })
+    .expect("plain fields serialize");
+    Ok(json_response(StatusCode::CREATED, body))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ScoreBody {
+    game_id: String,
+    name: String,
+    score: u32,
+    lines: u32,
+    level: u32,
+    pieces: u32,
+    duration_ms: u64,
+    #[serde(default)]
+    input_log: Option<String>,
+}
+
+/// `POST /api/scores`: verifies, checks and durably stores a score, then answers.
+pub async fn submit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match submit_inner(&app, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => {
+            app.metrics.scores_rejected.get_or_create(&[("reason", e.code)]).inc();
+            e.into_response()
+        }
+    }
+}
+
+async fn submit_inner(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: ScoreBody = json_body(headers, body)?;
+    if req.input_log.as_ref().is_some_and(|l| l.chars().count() > MAX_INPUT_LOG_CHARS) {
+        return Err(ApiError::bad_request(format!(
+            "inputLog must be at most {MAX_INPUT_LOG_CHARS} characters"
+        )));
+    }
+    let unknown =
+        || ApiError::new(StatusCode::FORBIDDEN, "unknown_game", "this game was not issued by this server");
+    if req.game_id.len() > MAX_GAME_ID {
+        return Err(unknown());
+    }
+    let ticket = app.tickets.verify(&req.game_id).map_err(|e| match e {
+        TicketError::Unknown => unknown(),
+        TicketError::Expired => {
+            ApiError::new(StatusCode::GONE, "game_expired", "this game is too old to submit")
+        }
+    })?;
+    let enabled = match ticket.mode {
+        Mode::Solo => app.config.solo,
+        Mode::Duo => app.config.duo,
+    };
+    if !enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mode_disabled",
+            "this mode is turned off on this server",
+        ));
+    }
+    let name = validate_name(&req.name)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_name", e.to_string()))?;
+    let report = Report {
+        score: req.score,
+        lines: req.lines,
+        level: req.level,
+        pieces: req.pieces,
+        duration_ms: req.duration_ms,
+    };
+    let elapsed_ms = unix_now().saturating_sub(ticket.issued_at).saturating_mul(1000) + 999;
+    plausibility::check(&ticket, &report, elapsed_ms)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "implausible_score", e.0))?;
+    let mode = ticket.mode;
+    let accepted =
+        app.scores.submit(Submission { ticket, name, report, input_log: req.input_log }).await.map_err(
+            |e| match e {
+                SubmitError::AlreadySubmitted => ApiError::new(
+                    StatusCode::CONFLICT,
+                    "already_submitted",
+                    "a score for this game was already accepted",
+                ),
+                SubmitError::Unavailable => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    "the scoreboard cannot save right now; try again later",
+                ),
+            },
+        )?;
+    app.metrics.scores_accepted.get_or_create(&[("mode", mode.as_str())]).inc();
+    if mode == Mode::Solo {
+        app.metrics.games_finished.get_or_create(&[("mode", "solo")]).inc();
+    }
+    let body = serde_json::to_string(&accepted).expect("plain fields serialize");
+    Ok(json_response(StatusCode::CREATED, body))
+}
+
+/// `GET /api/scores?limit=N`: the top-N tables from memory.
+pub async fn top(State(app): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let size = usize::from(app.config.scoreboard_size);
+    let mut limit = size;
+    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("limit", v)) => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => limit = n.min(size),
+                _ => {
+                    return ApiError::bad_request(format!("limit must be a whole number from 1 to {size}"))
+                        .into_response();
+                }
+            },
+            _ => return ApiError::bad_request("the only query parameter is limit").into_response(),
+        }
+    }
+    let boards = app.scores.boards();
+    if limit >= size {
+        return json_response(StatusCode::OK, boards.api_json.clone());
+    }
+    let cut = |v: &[crate::scoreboard::Entry]| v[..limit.min(v.len())].to_vec();
+    json_response(StatusCode::OK, tables_json(&cut(&boards.solo), &cut(&boards.duo)))
+}

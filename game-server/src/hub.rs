@@ -1,0 +1,341 @@
+//! The hub: every open connection, every duo room and its code, every resume token, the scoreboard
+//! watchers, and the drain switch. Rooms hold their own state ([`crate::rooms`]); the hub only finds
+//! them, counts them and closes them.
+//!
+//! Locking: the registry and each room have their own std `Mutex` (no await happens while one is
+//! held, and sends are non-blocking queue pushes). The order is always registry, then room, so two
+//! tasks can never wait on each other.
+
+use crate::games::Tickets;
+use crate::metrics::Metrics;
+use crate::outbox::{CLOSE_GOING_AWAY, Conn};
+use crate::protocol::{Refusal, ServerMsg};
+use crate::rooms::{Room, Seat};
+use crate::scoreboard::Boards;
+use axum::extract::ws::Utf8Bytes;
+use rand::Rng;
+use std::collections::{HashMap, VecDeque};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tetris_config::{GameConfig, Ruleset};
+use tokio::sync::watch;
+
+/// Characters of room codes: no 0/O, 1/I/L, so codes survive being read aloud.
+pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Length of a room code.
+pub const CODE_LEN: usize = 6;
+
+/// The settings the hub needs, taken from [`GameConfig`].
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Rules of every match.
+    pub ruleset: Ruleset,
+    /// Whether duo is offered at all.
+    pub duo: bool,
+    /// Start levels a room may use.
+    pub start_levels: RangeInclusive<u8>,
+    /// Most rooms open at once.
+    pub max_rooms: usize,
+    /// Most WebSocket connections at once.
+    pub max_connections: usize,
+    /// How long a dropped seat is kept.
+    pub grace: Duration,
+    /// How long running matches may go on after SIGTERM.
+    pub drain: Duration,
+}
+
+impl From<&GameConfig> for HubConfig {
+    fn from(c: &GameConfig) -> Self {
+        HubConfig {
+            ruleset: c.ruleset,
+            duo: c.duo,
+            start_levels: c.start_level_min..=c.start_level_max,
+            max_rooms: c.max_rooms as usize,
+            max_connections: c.max_connections as usize,
+            grace: Duration::from_secs(u64::from(c.reconnect_grace_seconds)),
+            drain: Duration::from_secs(u64::from(c.drain_seconds)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Registry {
+    rooms: HashMap<String, Arc<Room>>,
+    tokens: HashMap<String, (Arc<Room>, u8)>,
+    /// Public rooms waiting for a quick-match opponent, oldest first.
+    quick: VecDeque<Arc<Room>>,
+}
+
+/// Shared state of the duo side of the server.
+pub struct Hub {
+    /// Settings.
+    pub cfg: HubConfig,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Issues each seat's duo ticket.
+    pub tickets: Arc<Tickets>,
+    registry: Mutex<Registry>,
+    conns: Mutex<HashMap<u64, Arc<Conn>>>,
+    watchers: Mutex<HashMap<u64, Arc<Conn>>>,
+    boards: watch::Receiver<Arc<Boards>>,
+    open_conns: AtomicUsize,
+    next_conn: AtomicU64,
+    draining: AtomicBool,
+    /// Matches running now; the drain waits for zero.
+    playing: watch::Sender<usize>,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(
+        cfg: HubConfig,
+        metrics: Arc<Metrics>,
+        tickets: Arc<Tickets>,
+        boards: watch::Receiver<Arc<Boards>>,
+    ) -> Self {
+        Hub {
+            cfg,
+            metrics,
+            tickets,
+            registry: Mutex::default(),
+            conns: Mutex::default(),
+            watchers: Mutex::default(),
+            boards,
+            open_conns: AtomicUsize::new(0),
+            next_conn: AtomicU64::new(1),
+            draining: AtomicBool::new(false),
+            playing: watch::Sender::new(0),
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way later code
+        // relies on (each update is a single insert or remove), so a poisoned lock is still usable.
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reserves a connection slot; `None` when `max_connections` are open.
+    pub fn admit(self: &Arc<Self>) -> Option<Admission> {
+        let admitted = self
+            .open_conns
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.cfg.max_connections).then_some(n + 1)
+            })
+            .is_ok();
+        admitted.then(|| {
+            self.metrics.players_online.inc();
+            Admission { hub: self.clone() }
+        })
+    }
+
+    /// A new connection id.
+    pub fn next_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Starts tracking `conn` (for drain messages and the final close).
+    pub fn register(&self, conn: Arc<Conn>) {
+        lock(&self.conns).insert(conn.id, conn);
+    }
+
+    /// Stops tracking connection `id`.
+    pub fn unregister(&self, id: u64) {
+        lock(&self.conns).remove(&id);
+        lock(&self.watchers).remove(&id);
+    }
+
+    /// Whether SIGTERM was received.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Subscribes `conn` to scoreboard pushes and sends it the current tables.
+    pub fn watch_scores(&self, conn: &Arc<Conn>) {
+        // Under the watchers lock, like `push_scores`, so a snapshot never overtakes a newer push.
+        let mut watchers = lock(&self.watchers);
+        watchers.insert(conn.id, conn.clone());
+        conn.send(self.boards.borrow().ws_json.clone());
+    }
+
+    /// Unsubscribes connection `id` from scoreboard pushes.
+    pub fn unwatch_scores(&self, id: u64) {
+        lock(&self.watchers).remove(&id);
+    }
+
+    /// Sends the current tables to every watcher.
+    pub fn push_scores(&self) {
+        let watchers = lock(&self.watchers);
+        let text = self.boards.borrow().ws_json.clone();
+        for conn in watchers.values() {
+            conn.send(text.clone());
+        }
+        self.metrics.messages_out(watchers.len() as u64);
+    }
+
+    /// Opens a room with `first` in seat 0 and tells them (`room_joined`, or `queued` for a public
+    /// room, which also enters the quick-match queue).
+    pub fn create_room(&self, first: Seat, start_level: u8, public: bool) -> Result<Arc<Room>, Refusal> {
+        let mut reg = self.registry();
+        if reg.rooms.len() >= self.cfg.max_rooms {
+            self.metrics.error("room_limit");
+            return Err(Refusal::new("room_limit", "all rooms are taken; try again later"));
+        }
+        let code = loop {
+            let code = random_code();
+            if !reg.rooms.contains_key(&code) {
+                break code;
+            }
+        };
+        let token = first.token.clone();
+        let room = Arc::new(Room::new(code.clone(), public, start_level, first));
+        // Told before the room is visible, so this always arrives before a quick-match pairing.
+        room.greet_creator();
+        reg.rooms.insert(code, room.clone());
+        reg.tokens.insert(token, (room.clone(), 0));
+        if public {
+            reg.quick.push_back(room.clone());
+        }
+        self.metrics.rooms.inc();
+        Ok(room)
+    }
+
+    /// The private room with `code`, if open.
+    pub fn find_private(&self, code: &str) -> Option<Arc<Room>> {
+        self.registry().rooms.get(code).filter(|r| !r.public).cloned()
+    }
+
+    /// Takes the oldest public room still waiting for an opponent out of the queue.
+    pub fn pop_quick(&self) -> Option<Arc<Room>> {
+        let mut reg = self.registry();
+        while let Some(room) = reg.quick.pop_front() {
+            if room.is_waiting() {
+                return Some(room);
+            }
+        }
+        None
+    }
+
+    /// Puts a public room back at the front of the queue (its pairing attempt failed on our side).
+    pub fn requeue(&self, room: Arc<Room>) {
+        if room.is_waiting() {
+            self.registry().quick.push_front(room);
+        }
+    }
+
+    /// Remembers `token` for `seat` of `room`.
+    pub fn add_token(&self, token: String, room: &Arc<Room>, seat: u8) {
+        self.registry().tokens.insert(token, (room.clone(), seat));
+    }
+
+    /// The room and seat a resume token belongs to.
+    pub fn lookup_token(&self, token: &str) -> Option<(Arc<Room>, u8)> {
+        self.registry().tokens.get(token).cloned()
+    }
+
+    /// Drops a closed room and its tokens (called once, by whoever closed it).
+    pub fn forget_room(&self, code: &str, tokens: Vec<String>) {
+        let mut reg = self.registry();
+        if reg.rooms.remove(code).is_some() {
+            self.metrics.rooms.dec();
+        }
+        for t in tokens {
+            reg.tokens.remove(&t);
+        }
+        reg.quick.retain(|r| r.code != code);
+    }
+
+    /// Counts a match that started.
+    pub fn match_started(&self) {
+        self.playing.send_modify(|n| *n += 1);
+        self.metrics.matches_playing.inc();
+        self.metrics.games_started.get_or_create(&[("mode", "duo")]).inc();
+    }
+
+    /// Counts a match that ended.
+    pub fn match_finished(&self) {
+        self.playing.send_modify(|n| *n = n.saturating_sub(1));
+        self.metrics.matches_playing.dec();
+        self.metrics.games_finished.get_or_create(&[("mode", "duo")]).inc();
+    }
+
+    /// Matches running now.
+    pub fn matches_playing(&self) -> usize {
+        *self.playing.borrow()
+    }
+
+    /// Waits until no match is running.
+    pub async fn no_matches(&self) {
+        let mut rx = self.playing.subscribe();
+        let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// Open WebSocket connections.
+    pub fn connections(&self) -> usize {
+        self.open_conns.load(Ordering::Acquire)
+    }
+
+    fn all_rooms(&self) -> Vec<Arc<Room>> {
+        self.registry().rooms.values().cloned().collect()
+    }
+
+    /// SIGTERM: refuse new rooms, tell everyone, and close rooms that have no match running.
+    pub fn start_drain(&self) {
+        if self.draining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.metrics.draining.set(1);
+        let seconds = u32::try_from(self.cfg.drain.as_secs()).unwrap_or(u32::MAX);
+        let text = Utf8Bytes::from(ServerMsg::Draining { seconds }.to_json());
+        for conn in lock(&self.conns).values() {
+            conn.send(text.clone());
+        }
+        for room in self.all_rooms() {
+            room.close_if_idle(self, "server_shutdown");
+        }
+    }
+
+    /// Drain limit or end of drain: end every match, close every socket with 1001.
+    pub fn end_drain(&self) {
+        for room in self.all_rooms() {
+            room.shut_down(self);
+        }
+        for conn in lock(&self.conns).values() {
+            conn.close((CLOSE_GOING_AWAY, "server shutting down"));
+        }
+    }
+}
+
+/// A reserved connection slot, released on drop.
+pub struct Admission {
+    hub: Arc<Hub>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.hub.open_conns.fetch_sub(1, Ordering::AcqRel);
+        self.hub.metrics.players_online.dec();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A fresh room code.
+pub fn random_code() -> String {
+    let mut rng = rand::rng();
+    (0..CODE_LEN).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
+}
+
+/// A fresh resume token (128 random bits, hex).
+pub fn random_token() -> String {
+    crate::games::hex(&rand::random::<[u8; 16]>())
+}
+
+/// Upper-cases and checks a code typed by a player.
+pub fn normalize_code(code: &str) -> Option<String> {
+    let code = code.trim().to_ascii_uppercase();
+    (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
+}

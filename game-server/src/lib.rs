@@ -1,0 +1,282 @@
+//! The Tetris game server: serves the web client, runs duo matches over a WebSocket protocol and
+//! keeps the scoreboard in SQLite.
+//!
+//! # Layout
+//! - [`protocol`]: every WebSocket message (typed serde enums, `client` and `server` halves), its
+//!   bounds, strict parsing with a fast path for relayed boards.
+//! - [`ws`]: the `/ws` endpoint: Origin and connection limits, receive task, send task, rate limit.
+//! - [`session`]: one connection's state machine (hello, then messages mapped to room operations).
+//! - [`hub`]: registry of connections, rooms, resume tokens and scoreboard watchers; drain switch.
+//! - [`rooms`]: one duo room and its match; `rooms/closing.rs`: leave, disconnect grace, resume,
+//!   drain and close.
+//! - [`matchmaking`]: the quick-match queue.
+//! - [`outbox`]: non-blocking per-connection send queues and close reasons.
+//! - [`games`]: signed single-use game tickets (`gameId`) and seeds.
+//! - [`plausibility`]: bounds a submitted score must meet.
+//! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
+//!   the group-committing writer thread.
+//! - [`names`]: the player name rule.
+//! - [`api`]: JSON endpoints (`/api/config`, `/api/games`, `/api/scores`).
+//! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry.
+//! - [`assets`]: the embedded web client; [`error`]: the HTTP error shape.
+//! - [`drain`]: graceful shutdown after SIGTERM.
+//!
+//! [`run`] takes its listener and its shutdown signal as arguments, so tests bind `127.0.0.1:0` and
+//! trigger the drain themselves; [`app`] builds the router for `oneshot` tests.
+
+pub mod api;
+pub mod assets;
+pub mod drain;
+pub mod error;
+pub mod games;
+pub mod hub;
+pub mod matchmaking;
+pub mod metrics;
+pub mod names;
+pub mod ops;
+pub mod outbox;
+pub mod plausibility;
+pub mod protocol;
+pub mod rooms;
+pub mod scoreboard;
+pub mod session;
+pub mod ws;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use games::Tickets;
+use hub::{Hub, HubConfig};
+use metrics::Metrics;
+use scoreboard::Scoreboard;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tetris_config::GameConfig;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+/// Content Security Policy of every response: only this origin's scripts, styles and sockets.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Longest time any HTTP request may take (a WebSocket is upgraded long before).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The shared parts of [`AppState`].
+pub struct Shared {
+    /// Configuration the server started with.
+    pub config: GameConfig,
+    /// Duo rooms and connections.
+    pub hub: Arc<Hub>,
+    /// Scoreboard database.
+    pub scores: Arc<Scoreboard>,
+    /// Game ticket issuer.
+    pub tickets: Arc<Tickets>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// `GET /api/config` body, rendered once.
+    pub config_json: Bytes,
+    /// `GET /version` body, rendered once.
+    pub version_json: Bytes,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The server could not start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scoreboard database could not be opened.
+    #[error("{0} (set TETRIS_DATABASE to a writable file path)")]
+    Database(#[from] scoreboard::OpenError),
+    /// The HTTP server failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+impl AppState {
+    /// Opens the database and builds the shared state.
+    pub fn new(config: GameConfig) -> Result<Self, RunError> {
+        let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size)?;
+        let metrics = Arc::new(Metrics::new());
+        let tickets = Arc::new(Tickets::new(key));
+        let hub = Arc::new(Hub::new(
+            HubConfig::from(&config),
+            metrics.clone(),
+            tickets.clone(),
+            scores.subscribe(),
+        ));
+        let config_json = Bytes::from(
+            serde_json::json!({
+                "title": config.title,
+                "ruleset": config.ruleset.as_str(),
+                "solo": config.solo,
+                "duo": config.duo,
+                "startLevelMin": config.start_level_min,
+                "startLevelMax": config.start_level_max,
+                "scoreboardSize": config.scoreboard_size,
+                "protocol": protocol::PROTOCOL_VERSION,
+                "version": env!("CARGO_PKG_VERSION"),
+                "limits": {
+                    "nameMaxChars": names::MAX_NAME_CHARS,
+                    "maxMessageBytes": protocol::MAX_MESSAGE_BYTES,
+                    "messagesPerSecond": ws::RATE_PER_SECOND as u32,
+                    "messageBurst": ws::RATE_BURST as u32,
+                    "maxInputLogChars": api::MAX_INPUT_LOG_CHARS,
+                },
+            })
+            .to_string(),
+        );
+        let version_json = Bytes::from(
+            serde_json::json!({
+                "name": env!("CARGO_PKG_NAME"),
+                "version": env!("CARGO_PKG_VERSION"),
+                "ruleset": config.ruleset.as_str(),
+                "protocol": protocol::PROTOCOL_VERSION,
+            })
+            .to_string(),
+        );
+        Ok(AppState(Arc::new(Shared {
+            config,
+            hub,
+            scores: Arc::new(scores),
+            tickets,
+            metrics,
+            config_json,
+            version_json,
+        })))
+    }
+}
+
+/// The router: pages, files, API, WebSocket and operations endpoints, with security headers.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for page in assets::PAGES {
+        router = router.route(page, get(assets::page));
+    }
+    router
+        .route("/api/config", get(api::config))
+        .route("/api/games", post(api::issue_game))
+        .route(
+            "/api/scores",
+            get(api::top).post(api::submit).layer(DefaultBodyLimit::max(api::MAX_SCORE_BODY)),
+        )
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/version", get(ops::version))
+        .route("/metrics", get(ops::metrics))
+        .fallback(assets::file)
+        .layer(DefaultBodyLimit::max(api::MAX_BODY))
+        // Nothing a client asks for takes long; a stuck request must not hold a connection forever.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// Options of [`run_with`] that the binary fixes and tests may shorten.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Minimum time to keep serving after the shutdown signal (see [`drain`]).
+    pub endpoint_grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { endpoint_grace: drain::ENDPOINT_GRACE }
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: GameConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    run_with(listener, config, RunOptions::default(), shutdown).await
+}
+
+/// [`run`] with explicit options.
+pub async fn run_with(
+    listener: TcpListener,
+    config: GameConfig,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let state = AppState::new(config)?;
+    serve(listener, state, options, shutdown).await
+}
+
+/// Serves an already built state (tests use this to inspect the state while serving).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        // Game messages are small and latency-bound; Nagle's algorithm would hold them back.
+        let _ = tcp.set_nodelay(true);
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async {
+        let _ = stopped.await;
+    });
+    let mut server = tokio::spawn(server.into_future());
+
+    let hub = state.hub.clone();
+    let mut boards = state.scores.subscribe();
+    let pusher = tokio::spawn(async move {
+        while boards.changed().await.is_ok() {
+            hub.push_scores();
+        }
+    });
+
+    let result = tokio::select! {
+        finished = &mut server => Some(finished),
+        () = shutdown => None,
+    };
+    let served = match result {
+        Some(finished) => finished,
+        None => {
+            drain::drain(&state.hub, options.endpoint_grace).await;
+            let _ = stop.send(());
+            match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+                Ok(finished) => finished,
+                Err(_) => {
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            }
+        }
+    };
+    pusher.abort();
+    state.scores.stop().await;
+    tracing::info!("stopped");
+    match served {
+        Ok(r) => r.map_err(RunError::Serve),
+        Err(join) => Err(RunError::Serve(std::io::Error::other(join))),
+    }
+}

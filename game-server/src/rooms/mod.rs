@@ -1,0 +1,344 @@
+//! A duo room: two seats, the match between them, and every transition of its lifecycle
+//! (`waiting -> playing -> finished -> playing ... -> closed`, see `PROTOCOL.md`).
+//!
+//! Each operation locks the room, checks that the caller still owns its seat (a resumed seat may have
+//! moved to another connection), changes the state and queues the resulting messages, all under the
+//! lock so the two players always see events in the same order. Closing a room is the only operation
+//! that also touches the hub, after the room lock is released.
+
+use crate::games::{Mode, new_seed};
+use crate::hub::{Hub, random_token};
+use crate::outbox::Conn;
+use crate::protocol::{BoardState, Refusal, ServerMsg};
+use axum::extract::ws::Utf8Bytes;
+use rand::Rng;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tetris_config::Ruleset;
+
+mod closing;
+
+/// Where a room is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// One seat filled.
+    Waiting,
+    /// A match is running.
+    Playing,
+    /// Between `match_end` and a rematch.
+    Finished,
+    /// Gone; only stale references remain.
+    Closed,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Waiting => "waiting",
+            Phase::Playing => "playing",
+            Phase::Finished => "finished",
+            Phase::Closed => "closed",
+        }
+    }
+}
+
+/// A player's place in a room.
+#[derive(Debug)]
+pub struct Seat {
+    /// Display name (validated).
+    pub name: String,
+    /// Secret that lets a new connection take the seat over.
+    pub token: String,
+    /// The connection, or `None` during the reconnect grace.
+    conn: Option<Arc<Conn>>,
+    /// Last `state` the player sent.
+    state: Option<BoardState>,
+    /// This seat's ticket for the current match.
+    game_id: Option<String>,
+    /// Bumped on every disconnect and resume, so a stale grace timer does nothing.
+    away_gen: u64,
+    wants_rematch: bool,
+}
+
+impl Seat {
+    /// A seat for `name` on `conn`, with a fresh resume token.
+    pub fn new(name: String, conn: Arc<Conn>) -> Self {
+        Seat {
+            name,
+            token: random_token(),
+            conn: Some(conn),
+            state: None,
+            game_id: None,
+            away_gen: 0,
+            wants_rematch: false,
+        }
+    }
+
+    fn send(&self, text: &Utf8Bytes) {
+        if let Some(c) = &self.conn {
+            c.send(text.clone());
+        }
+    }
+}
+
+struct Inner {
+    phase: Phase,
+    start_level: u8,
+    seats: [Option<Seat>; 2],
+    match_no: u32,
+    seed: u32,
+    paused: bool,
+}
+
+/// One duo room.
+pub struct Room {
+    /// The code players type to join (also the registry key).
+    pub code: String,
+    /// Quick-match room (not joinable by code).
+    pub public: bool,
+    /// A std Mutex, not a tokio one: no await happens while it is held.
+    inner: Mutex<Inner>,
+}
+
+fn text(msg: ServerMsg<'_>) -> Utf8Bytes {
+    Utf8Bytes::from(msg.to_json())
+}
+
+fn other(seat: u8) -> u8 {
+    1 - seat
+}
+
+const NOT_PLAYING: Refusal = Refusal::new("not_playing", "no match is running in this room");
+const NOT_IN_ROOM: Refusal = Refusal::new("not_in_room", "you are not in a room");
+
+impl Room {
+    /// A waiting room with `first` in seat 0.
+    pub fn new(code: String, public: bool, start_level: u8, first: Seat) -> Self {
+        Room {
+            code,
+            public,
+            inner: Mutex::new(Inner {
+                phase: Phase::Waiting,
+                start_level,
+                seats: [Some(first), None],
+                match_no: 0,
+                seed: 0,
+                paused: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends seat 0 its first message: `queued` (public) or `room_joined` (private).
+    pub fn greet_creator(&self) {
+        let g = self.lock();
+        let Some(seat) = &g.seats[0] else { return };
+        if self.public {
+            seat.send(&text(ServerMsg::Queued {}));
+        } else {
+            seat.send(&text(ServerMsg::RoomJoined {
+                code: &self.code,
+                seat: 0,
+                resume_token: &seat.token,
+                players: vec![&seat.name],
+            }));
+        }
+    }
+
+    /// Whether the room still waits for its second player.
+    pub fn is_waiting(&self) -> bool {
+        let g = self.lock();
+        g.phase == Phase::Waiting && g.seats[1].is_none()
+    }
+
+    /// Whether connection `conn_id` still holds `seat` of an open room.
+    pub fn holds(&self, seat: u8, conn_id: u64) -> bool {
+        let g = self.lock();
+        g.phase != Phase::Closed && owns(&g, seat, conn_id)
+    }
+
+    /// Seats `conn` as the second player and starts the first match. Returns the seat (1).
+    pub fn join(self: &Arc<Self>, hub: &Hub, conn: &Arc<Conn>, name: String) -> Result<u8, Refusal> {
+        let mut g = self.lock();
+        if g.phase == Phase::Closed {
+            return Err(Refusal::new("room_not_found", "that room has closed"));
+        }
+        if g.seats.iter().flatten().any(|s| s.conn.as_ref().is_some_and(|c| c.id == conn.id)) {
+            return Err(Refusal::new("own_room", "you are already in this room"));
+        }
+        if g.phase != Phase::Waiting || g.seats[1].is_some() {
+            return Err(Refusal::new("room_full", "that room already has two players"));
+        }
+        let seat = Seat::new(name, conn.clone());
+        let token = seat.token.clone();
+        g.seats[1] = Some(seat);
+        if let [Some(a), Some(b)] = &g.seats {
+            let players = vec![a.name.as_str(), b.name.as_str()];
+            let joined = |seat: u8, token: &str| {
+                text(ServerMsg::RoomJoined {
+                    code: &self.code,
+                    seat,
+                    resume_token: token,
+                    players: players.clone(),
+                })
+            };
+            b.send(&joined(1, &b.token));
+            if self.public {
+                a.send(&joined(0, &a.token));
+            } else {
+                a.send(&text(ServerMsg::OpponentJoined { name: &b.name }));
+            }
+        }
+        self.start_match(hub, &mut g);
+        if let [Some(creator), Some(joiner)] = &g.seats
+            && creator.conn.is_none()
+        {
+            // The creator dropped and may still come back within the grace: say so at once.
+            let grace_seconds = u32::try_from(hub.cfg.grace.as_secs()).unwrap_or(u32::MAX);
+            joiner.send(&text(ServerMsg::OpponentDisconnected { grace_seconds }));
+        }
+        drop(g);
+        hub.add_token(token, self, 1);
+        Ok(1)
+    }
+
+    fn start_match(&self, hub: &Hub, g: &mut Inner) {
+        g.match_no += 1;
+        g.seed = new_seed();
+        g.phase = Phase::Playing;
+        g.paused = false;
+        let ruleset = hub.cfg.ruleset;
+        for seat in g.seats.iter_mut().flatten() {
+            seat.wants_rematch = false;
+            seat.state = None;
+            seat.game_id = Some(hub.tickets.issue(Mode::Duo, ruleset, g.start_level, g.seed).game_id);
+        }
+        for (i, seat) in g.seats.iter().enumerate() {
+            let (Some(me), Some(opp)) = (seat, &g.seats[1 - i]) else { continue };
+            me.send(&text(ServerMsg::MatchStart {
+                code: &self.code,
+                seat: i as u8,
+                seed: g.seed,
+                start_level: g.start_level,
+                ruleset: ruleset.as_str(),
+                game_id: me.game_id.as_deref().unwrap_or_default(),
+                opponent: &opp.name,
+                match_no: g.match_no,
+            }));
+        }
+        hub.match_started();
+    }
+
+    /// Stores `seat`'s board and relays it (as `relayed`, its `opponent_state` text) to the opponent.
+    pub fn relay_state(
+        &self,
+        seat: u8,
+        conn_id: u64,
+        state: BoardState,
+        relayed: Utf8Bytes,
+    ) -> Result<(), Refusal> {
+        let mut g = self.lock();
+        playing(&g, seat, conn_id)?;
+        if let Some(opp) = g.seats[usize::from(other(seat))].as_ref().and_then(|s| s.conn.as_ref()) {
+            opp.send_lossy(relayed);
+        }
+        if let Some(me) = g.seats[usize::from(seat)].as_mut() {
+            me.state = Some(state);
+        }
+        Ok(())
+    }
+
+    /// Sends `lines` of garbage (with a server-chosen hole) to the opponent.
+    pub fn garbage(&self, hub: &Hub, seat: u8, conn_id: u64, lines: u8) -> Result<(), Refusal> {
+        if hub.cfg.ruleset != Ruleset::Modern {
+            return Err(Refusal::new("not_in_ruleset", "garbage lines exist only in the modern ruleset"));
+        }
+        let g = self.lock();
+        playing(&g, seat, conn_id)?;
+        let hole = rand::rng().random_range(0..10u8);
+        if let Some(opp) = &g.seats[usize::from(other(seat))] {
+            opp.send(&text(ServerMsg::Garbage { lines, hole }));
+        }
+        Ok(())
+    }
+
+    /// Pauses (`pause = true`) or unpauses the match for both players.
+    pub fn set_paused(&self, seat: u8, conn_id: u64, pause: bool) -> Result<(), Refusal> {
+        let mut g = self.lock();
+        playing(&g, seat, conn_id)?;
+        g.paused = pause;
+        for (i, s) in g.seats.iter().enumerate() {
+            let by = if i == usize::from(seat) { "you" } else { "opponent" };
+            if let Some(s) = s {
+                s.send(&text(if pause { ServerMsg::Paused { by } } else { ServerMsg::Unpaused { by } }));
+            }
+        }
+        Ok(())
+    }
+
+    /// `seat` topped out: the opponent wins.
+    pub fn game_over(self: &Arc<Self>, hub: &Hub, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+        let mut g = self.lock();
+        playing(&g, seat, conn_id)?;
+        self.finish(hub, &mut g, Some(other(seat)), "topped_out");
+        let closing = self.close_if_draining(hub, &mut g);
+        drop(g);
+        self.forget(hub, closing);
+        Ok(())
+    }
+
+    fn finish(&self, hub: &Hub, g: &mut Inner, winner: Option<u8>, reason: &'static str) {
+        g.phase = Phase::Finished;
+        g.paused = false;
+        for (i, s) in g.seats.iter().enumerate() {
+            let you = match winner {
+                Some(w) if usize::from(w) == i => "won",
+                Some(_) => "lost",
+                None => "none",
+            };
+            if let Some(s) = s {
+                s.send(&text(ServerMsg::MatchEnd { winner, you, reason, match_no: g.match_no }));
+            }
+        }
+        hub.match_finished();
+    }
+
+    /// `seat` asks for another match; the second request starts it.
+    pub fn rematch(&self, hub: &Hub, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+        if hub.is_draining() {
+            return Err(Refusal::new("draining", "the server is restarting; no new matches"));
+        }
+        let mut g = self.lock();
+        if !owns(&g, seat, conn_id) || g.phase == Phase::Closed {
+            return Err(NOT_IN_ROOM);
+        }
+        if g.phase != Phase::Finished {
+            return Err(Refusal::new("not_finished", "a rematch is possible only after the match ends"));
+        }
+        if let Some(me) = g.seats[usize::from(seat)].as_mut() {
+            me.wants_rematch = true;
+        }
+        if g.seats.iter().all(|s| s.as_ref().is_some_and(|s| s.wants_rematch)) {
+            self.start_match(hub, &mut g);
+        } else if let Some(opp) = &g.seats[usize::from(other(seat))] {
+            opp.send(&text(ServerMsg::RematchRequested {}));
+        }
+        Ok(())
+    }
+}
+
+fn owns(g: &Inner, seat: u8, conn_id: u64) -> bool {
+    g.seats[usize::from(seat)].as_ref().and_then(|s| s.conn.as_ref()).is_some_and(|c| c.id == conn_id)
+}
+
+fn playing(g: &Inner, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+    if !owns(g, seat, conn_id) || g.phase == Phase::Closed {
+        return Err(NOT_IN_ROOM);
+    }
+    if g.phase != Phase::Playing {
+        return Err(NOT_PLAYING);
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The scoreboard: SQLite in WAL mode, written by one dedicated thread, read from an in-memory copy.
+//!
+//! # Durability
+//! A score is acknowledged (`201`) only after the transaction holding it has committed with
+//! `synchronous=FULL`: in WAL mode that fsyncs the WAL on every commit, so an acknowledged score
+//! survives SIGKILL (the WAL is in the file, not in our memory) and power loss (the WAL is on the disk,
+//! not in the page cache). `NORMAL` would survive SIGKILL but could lose the last commits on power loss,
+//! which would break "acknowledged means kept".
+//!
+//! # Throughput
+//! An fsync per score would cap submits at the disk's fsync rate. The writer thread instead takes
+//! every submission waiting in its channel (up to [`MAX_BATCH`]), writes them in one transaction, does
+//! one commit (one fsync), and only then answers each of them: group commit. Under load, batches grow
+//! and the fsync cost is shared; when idle, a lone submit commits at once. The async runtime never
+//! touches SQLite, so a slow disk delays score acks but never a game.
+//!
+//! # Reads
+//! The top-N tables are kept in memory (refreshed by the writer after a commit that changed them, with
+//! an indexed `ORDER BY score DESC LIMIT N`) and published through a `watch` channel, which the hub
+//! uses to push `scores` messages. `GET /api/scores` never touches the database.
+
+use crate::games::{KEY_BYTES, Mode, Ticket};
+use crate::plausibility::Report;
+use axum::body::Bytes;
+use axum::extract::ws::Utf8Bytes;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot, watch};
+use writer::Writer;
+
+mod writer;
+
+/// Most submissions written in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Submissions that may wait for the writer before senders wait.
+const QUEUE: usize = 4096;
+/// Ranks are counted up to this; below it `rank` is `null`.
+pub const MAX_RANK: u32 = 1000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    id INTEGER PRIMARY KEY,
+    game TEXT NOT NULL UNIQUE,
+    mode TEXT NOT NULL,
+    name TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    pieces INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    start_level INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    ruleset TEXT NOT NULL,
+    input_log TEXT,
+    submitted_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS best (
+    mode TEXT NOT NULL,
+    name TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    lines INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    score_id INTEGER NOT NULL,
+    PRIMARY KEY (mode, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS best_rank ON best (mode, score DESC, score_id);
+";
+
+/// The database could not be opened or prepared.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the scoreboard database {path}: {source}")]
+pub struct OpenError {
+    path: PathBuf,
+    source: rusqlite::Error,
+}
+
+/// A score to store.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The verified ticket of the game.
+    pub ticket: Ticket,
+    /// Validated player name.
+    pub name: String,
+    /// Reported totals (already checked for plausibility).
+    pub report: Report,
+    /// Input log for later replay verification.
+    pub input_log: Option<String>,
+}
+
+/// A stored score, as answered to the player.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// Always true (the field makes the response self-describing).
+    pub accepted: bool,
+    /// `solo` or `duo`.
+    pub mode: &'static str,
+    /// Player name.
+    pub name: String,
+    /// This game's score.
+    pub score: u32,
+    /// Player's best in this mode, after this game.
+    pub best: u32,
+    /// Whether this game set the best.
+    pub personal_best: bool,
+    /// Rank of `best` (1 = top), if within [`MAX_RANK`].
+    pub rank: Option<u32>,
+}
+
+/// Why a submission was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The game already has a score.
+    #[error("a score for this game was already accepted")]
+    AlreadySubmitted,
+    /// The database failed; nothing was stored.
+    #[error("the scoreboard cannot write right now")]
+    Unavailable,
+}
+
+/// One row of a scoreboard table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// 1 = best.
+    pub rank: u32,
+    /// Player name.
+    pub name: String,
+    /// Best score.
+    pub score: u32,
+    /// Lines of that game.
+    pub lines: u32,
+    /// Final level of that game.
+    pub level: u32,
+}
+
+/// Both top-N tables, with their JSON forms prepared once per change.
+#[derive(Debug, Clone)]
+pub struct Boards {
+    /// Solo table.
+    pub solo: Vec<Entry>,
+    /// Duo table.
+    pub duo: Vec<Entry>,
+    /// `{"solo":[...],"duo":[...]}` for `GET /api/scores`.
+    pub api_json: Bytes,
+    /// The `scores` WebSocket message.
+    pub ws_json: Utf8Bytes,
+}
+
+impl Boards {
+    pub(crate) fn new(solo: Vec<Entry>, duo: Vec<Entry>) -> Self {
+        let api = tables_json(&solo, &duo);
+        let ws = format!(r#"{{"type":"scores",{}"#, &api[1..]);
+        Boards { solo, duo, api_json: Bytes::from(api), ws_json: Utf8Bytes::from(ws) }
+    }
+}
+
+/// `{"solo":[...],"duo":[...]}` for the given rows.
+pub fn tables_json(solo: &[Entry], duo: &[Entry]) -> String {
+    #[derive(Serialize)]
+    struct Tables<'a> {
+        solo: &'a [Entry],
+        duo: &'a [Entry],
+    }
+    serde_json::to_string(&Tables { solo, duo }).expect("entries serialize")
+}
+
+pub(crate) enum Command {
+    Submit(Box<Submission>, oneshot::Sender<Result<Accepted, SubmitError>>),
+    /// Try a small write transaction and report whether it committed.
+    Probe(oneshot::Sender<bool>),
+    Stop(oneshot::Sender<()>),
+}
+
+/// Handle to the scoreboard; cheap to share behind an `Arc`.
+pub struct Scoreboard {
+    tx: mpsc::Sender<Command>,
+    boards: watch::Receiver<Arc<Boards>>,
+    healthy: Arc<AtomicBool>,
+    /// A std Mutex, not a tokio one: it is only locked inside `spawn_blocking`, never across an await.
+    probe: Arc<Mutex<Connection>>,
+}
+
+impl Scoreboard {
+    /// Opens (creating if needed) the database at `path`, starts the writer thread, and returns the
+    /// handle and the ticket-signing key stored in the database.
+    pub fn open(path: &Path, size: u16) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
+        let err = |source| OpenError { path: path.to_owned(), source };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        let key = load_key(&conn).map_err(err)?;
+        let size = usize::from(size);
+        let boards = Boards::new(
+            top(&conn, Mode::Solo, size).map_err(err)?,
+            top(&conn, Mode::Duo, size).map_err(err)?,
+        );
+        let probe = Connection::open(path).map_err(err)?;
+        probe.busy_timeout(std::time::Duration::from_secs(1)).map_err(err)?;
+
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (boards_tx, boards_rx) = watch::channel(Arc::new(boards));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let writer = Writer { conn, size, boards: boards_tx, healthy: healthy.clone() };
+        std::thread::Builder::new()
+            .name("scoreboard-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let board = Scoreboard { tx, boards: boards_rx, healthy, probe: Arc::new(Mutex::new(probe)) };
+        Ok((board, key))
+    }
+
+    /// Stores `submission`; resolves only once it is durable (or refused).
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Submit(Box::new(submission), reply))
+            .await
+            .map_err(|_| SubmitError::Unavailable)?;
+        answer.await.unwrap_or(Err(SubmitError::Unavailable))
+    }
+
+    /// The current top-N tables.
+    pub fn boards(&self) -> Arc<Boards> {
+        self.boards.borrow().clone()
+    }
+
+    /// A receiver that sees every new version of the tables.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Boards>> {
+        self.boards.clone()
+    }
+
+    /// Whether the database is usable: a read works now, and either the last write succeeded or a
+    /// probe write succeeds now. (Without the probe, a server that failed one write would stay
+    /// not-ready forever: not ready means no traffic, and no traffic means no write to prove it healthy.)
+    pub async fn is_usable(&self) -> bool {
+        if self.tx.is_closed() {
+            return false;
+        }
+        if !self.healthy.load(Ordering::Relaxed) {
+            let (reply, answer) = oneshot::channel();
+            if self.tx.send(Command::Probe(reply)).await.is_err() {
+                return false;
+            }
+            let probe = tokio::time::timeout(std::time::Duration::from_secs(2), answer).await;
+            if !matches!(probe, Ok(Ok(true))) {
+                return false;
+            }
+        }
+        let probe = self.probe.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let conn = probe.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0)).is_ok()
+        });
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), read).await, Ok(Ok(true)))
+    }
+
+    /// Lets the writer finish everything queued, checkpoint the WAL, and stop.
+    pub async fn stop(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.tx.send(Command::Stop(done)).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+fn load_key(conn: &Connection) -> rusqlite::Result<[u8; KEY_BYTES]> {
+    let fresh: [u8; KEY_BYTES] = rand::random();
+    // INSERT OR IGNORE then SELECT: replicas that start together all end up with the first key.
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('ticket_key', ?1)", params![&fresh[..]])?;
+    let stored: Vec<u8> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'ticket_key'", [], |r| r.get(0))?;
+    stored
+        .try_into()
+        .map_err(|_| rusqlite::Error::InvalidColumnType(0, "ticket_key".into(), rusqlite::types::Type::Blob))
+}
+
+pub(crate) fn top(conn: &Connection, mode: Mode, size: usize) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, score, lines, level FROM best WHERE mode = ?1 ORDER BY score DESC, score_id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![mode.as_str(), size as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?, r.get::<_, u32>(3)?))
+    })?;
+    let mut out = Vec::with_capacity(size);
+    for (i, row) in rows.enumerate() {
+        let (name, score, lines, level) = row?;
+        out.push(Entry { rank: i as u32 + 1, name, score, lines, level });
+    }
+    Ok(out)
+}

@@ -1,0 +1,10 @@
+//! Integration tests over real sockets (port 0) and a real SQLite file. One binary, one module per
+//! area; `process` runs the built binary and sends it real signals.
+
+mod bad_input;
+mod pages;
+mod process;
+mod rooms;
+mod scores;
+mod support;
+mod websocket;

@@ -1,0 +1,240 @@
+//! Score submission: issued games, ordering, limits, and every way a score is refused.
+
+use crate::support::{TestServer, plausible};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn issued_game_round_trips_to_the_board() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, seed) = server.new_game(0).await;
+    assert!(seed <= u64::from(u32::MAX));
+    let (status, body) = server.submit(&plausible(&game, "  ada  ", 4200)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body,
+        json!({"accepted": true, "mode": "solo", "name": "ada", "score": 4200, "best": 4200, "personalBest": true, "rank": 1})
+    );
+    let (_, boards) = server.get_json("/api/scores").await;
+    assert_eq!(boards["solo"], json!([{"rank": 1, "name": "ada", "score": 4200, "lines": 24, "level": 2}]));
+    assert_eq!(boards["duo"], json!([]));
+}
+
+#[tokio::test]
+async fn board_keeps_best_per_name_orders_by_score_and_is_capped() {
+    let server = TestServer::start(|c| c.scoreboard_size = 3).await;
+    let plays =
+        [("ada", 500), ("bob", 900), ("ada", 700), ("cy", 900), ("dee", 100), ("ada", 600), ("eve", 50)];
+    for (name, score) in plays {
+        let (game, _) = server.new_game(0).await;
+        let (status, body) = server.submit(&plausible(&game, name, score)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, boards) = server.get_json("/api/scores").await;
+    let rows: Vec<(String, u64)> = boards["solo"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| (r["name"].as_str().expect("name").to_owned(), r["score"].as_u64().expect("score")))
+        .collect();
+    // Ties rank the earlier score first; ada's 600 does not replace her 700; size caps at 3.
+    assert_eq!(rows, vec![("bob".into(), 900), ("cy".into(), 900), ("ada".into(), 700)]);
+    let (_, one) = server.get_json("/api/scores?limit=1").await;
+    assert_eq!(one["solo"].as_array().expect("array").len(), 1);
+    let (_, capped) = server.get_json("/api/scores?limit=1000").await;
+    assert_eq!(capped["solo"].as_array().expect("array").len(), 3, "limit is capped at scoreboardSize");
+    let (status, _) = server.get_json("/api/scores?limit=0").await;
+    assert_eq!(status, 400);
+    let (status, _) = server.get_json("/api/scores?all=1").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn a_lower_score_reports_the_kept_best_and_rank() {
+    let server = TestServer::start(|_| {}).await;
+    for (name, score) in [("bob", 900), ("ada", 700)] {
+        let (game, _) = server.new_game(0).await;
+        server.submit(&plausible(&game, name, score)).await;
+    }
+    let (game, _) = server.new_game(0).await;
+    let (status, body) = server.submit(&plausible(&game, "ada", 10)).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["best"], 700);
+    assert_eq!(body["personalBest"], false);
+    assert_eq!(body["rank"], 2);
+}
+
+#[tokio::test]
+async fn forged_game_ids_are_refused() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, _) = server.new_game(0).await;
+    // Same payload, MAC flipped in its last digit; a made-up id; an id from "another server".
+    let mut flipped = game.clone();
+    let last = flipped.pop().expect("non-empty");
+    flipped.push(if last == '0' { '1' } else { '0' });
+    let made_up = format!("{}.{}", "01".repeat(24), "ab".repeat(16));
+    for forged in [flipped, made_up, "solo-1".into(), "x".repeat(5000)] {
+        let (status, body) = server.submit(&plausible(&forged, "mallory", 100)).await;
+        assert_eq!((status, body["error"]["code"].clone()), (403, json!("unknown_game")), "{forged}");
+    }
+    let (_, boards) = server.get_json("/api/scores").await;
+    assert_eq!(boards["solo"], json!([]));
+}
+
+#[tokio::test]
+async fn a_game_counts_only_once_even_when_submitted_concurrently() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, _) = server.new_game(0).await;
+    let body = plausible(&game, "ada", 300);
+    let attempts = futures::future::join_all((0..8).map(|_| server.submit(&body))).await;
+    let accepted = attempts.iter().filter(|(s, _)| *s == 201).count();
+    let replayed =
+        attempts.iter().filter(|(s, b)| *s == 409 && b["error"]["code"] == "already_submitted").count();
+    assert_eq!((accepted, replayed), (1, 7), "{attempts:?}");
+    let (status, _) = server.submit(&plausible(&game, "someone-else", 300)).await;
+    assert_eq!(status, 409, "a replay under another name is refused too");
+}
+
+#[tokio::test]
+async fn implausible_scores_are_refused_with_the_rule() {
+    let server = TestServer::start(|_| {}).await;
+    let cases: [(&str, Value); 6] = [
+        (
+            "score over the line bound",
+            json!({"score": 15_001, "lines": 24, "level": 2, "pieces": 60, "durationMs": 5000}),
+        ),
+        (
+            "level does not follow lines",
+            json!({"score": 100, "lines": 24, "level": 7, "pieces": 60, "durationMs": 5000}),
+        ),
+        (
+            "lines without pieces",
+            json!({"score": 100, "lines": 20, "level": 2, "pieces": 10, "durationMs": 5000}),
+        ),
+        (
+            "too many pieces for the lines",
+            json!({"score": 100, "lines": 0, "level": 0, "pieces": 200, "durationMs": 5000}),
+        ),
+        (
+            "faster than a human",
+            json!({"score": 100, "lines": 0, "level": 0, "pieces": 60, "durationMs": 1000}),
+        ),
+        (
+            "longer than since issue",
+            json!({"score": 100, "lines": 0, "level": 0, "pieces": 1, "durationMs": 3_600_000}),
+        ),
+    ];
+    for (what, fields) in cases {
+        let (game, _) = server.new_game(0).await;
+        let mut body = json!({"gameId": game, "name": "mallory"});
+        for (k, v) in fields.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        let (status, res) = server.submit(&body).await;
+        assert_eq!(
+            (status, res["error"]["code"].clone()),
+            (422, json!("implausible_score")),
+            "{what}: {res}"
+        );
+        // The game was not consumed by the refusal: a plausible report is still accepted.
+        let (status, _) = server.submit(&plausible(&game, "mallory", 100)).await;
+        assert_eq!(status, 201, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_submissions_get_json_errors() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, _) = server.new_game(0).await;
+    let post = |body: String, ctype: &'static str| {
+        let req = server.http.post(server.url("/api/scores")).header("content-type", ctype).body(body);
+        async move {
+            let res = req.send().await.expect("POST");
+            let status = res.status().as_u16();
+            let json: Value = res.json().await.expect("every error is JSON");
+            (status, json["error"]["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let mut extra = plausible(&game, "ada", 1);
+    extra["admin"] = json!(true);
+    let mut negative = plausible(&game, "ada", 1);
+    negative["score"] = json!(-5);
+    let mut huge_log = plausible(&game, "ada", 1);
+    huge_log["inputLog"] = json!("x".repeat(300_000));
+    let cases = [
+        (post("{".into(), "application/json").await, (400, "bad_request")),
+        (post("[]".into(), "application/json").await, (400, "bad_request")),
+        (post(extra.to_string(), "application/json").await, (400, "bad_request")),
+        (post(negative.to_string(), "application/json").await, (400, "bad_request")),
+        (post(plausible(&game, "ada", 1).to_string(), "text/plain").await, (415, "unsupported_media_type")),
+        (post(huge_log.to_string(), "application/json").await, (413, "payload_too_large")),
+    ];
+    for (got, (status, code)) in cases {
+        assert_eq!(got, (status, code.to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn bad_names_are_refused() {
+    let server = TestServer::start(|_| {}).await;
+    for name in ["", "   ", "seventeen-chars-x", "tab\there", "rtl\u{202e}x"] {
+        let (game, _) = server.new_game(0).await;
+        let (status, body) = server.submit(&plausible(&game, name, 10)).await;
+        assert_eq!((status, body["error"]["code"].clone()), (400, json!("invalid_name")), "{name:?}");
+    }
+}
+
+#[tokio::test]
+async fn input_log_is_accepted_within_its_bound() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, _) = server.new_game(0).await;
+    let mut body = plausible(&game, "ada", 10);
+    body["inputLog"] = json!(r#"{"v":1,"inputs":[[0,1],[12,0]]}"#);
+    assert_eq!(server.submit(&body).await.0, 201);
+}
+
+#[tokio::test]
+async fn game_issue_validates_mode_and_start_level() {
+    let server = TestServer::start(|c| c.start_level_max = 5).await;
+    for body in [
+        json!({"mode": "duo", "startLevel": 0}),
+        json!({"mode": "solo", "startLevel": 6}),
+        json!({"mode": "solo"}),
+    ] {
+        let res = server.http.post(server.url("/api/games")).json(&body).send().await.expect("POST");
+        assert_eq!(res.status(), 400, "{body}");
+    }
+    let solo_off = TestServer::start(|c| c.solo = false).await;
+    let res = solo_off
+        .http
+        .post(solo_off.url("/api/games"))
+        .json(&json!({"mode": "solo", "startLevel": 0}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn a_ticket_survives_a_restart_on_the_same_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("scores.db");
+    let first = TestServer::start(|c| c.database = db.clone()).await;
+    let (game, _) = first.new_game(0).await;
+    first.shut_down().await;
+    let second = TestServer::start(|c| c.database = db.clone()).await;
+    let (status, body) = second.submit(&plausible(&game, "ada", 10)).await;
+    assert_eq!(status, 201, "the signing key lives in the database: {body}");
+}
+
+#[tokio::test]
+async fn duo_tickets_go_to_the_duo_board() {
+    let server = TestServer::start(|_| {}).await;
+    let (_a, _b, start_a, _) = server.pair().await;
+    let game = start_a["gameId"].as_str().expect("gameId");
+    let (status, body) = server.submit(&plausible(game, "ada", 800)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["mode"], "duo");
+    let (_, boards) = server.get_json("/api/scores").await;
+    assert_eq!(boards["duo"][0]["name"], "ada");
+    assert_eq!(boards["solo"], json!([]));
+}

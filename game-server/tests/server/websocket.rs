@@ -1,0 +1,135 @@
+//! The WebSocket connection rules: handshake, limits, origin, scoreboard pushes.
+
+use crate::support::{Client, TestServer, plausible};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn hello_comes_first_and_only_once() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = Client::connect(&server.ws_url()).await;
+    c.send(json!({"type": "ping"})).await;
+    c.expect_error("hello_required").await;
+    c.send(json!({"type": "hello", "protocol": 2})).await;
+    let err = c.expect_error("unsupported_protocol").await;
+    assert_eq!(err["ref"], "hello");
+    let welcome = c.hello().await;
+    assert_eq!(
+        welcome,
+        json!({"type": "welcome", "protocol": 1, "ruleset": "classic", "draining": false, "resumed": false})
+    );
+    c.send(json!({"type": "hello", "protocol": 1})).await;
+    c.expect_error("already_hello").await;
+    c.send(json!({"type": "ping"})).await;
+    assert_eq!(c.recv().await, json!({"type": "pong"}));
+}
+
+#[tokio::test]
+async fn malformed_messages_get_errors_and_the_socket_stays_open() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = server.client().await;
+    for bad in
+        ["nope", "{}", r#"{"type":"ping","extra":1}"#, r#"{"type":"fly"}"#, r#"{"type":"garbage","lines":0}"#]
+    {
+        c.send_raw(Message::text(bad)).await;
+        let err = c.expect_error("bad_message").await;
+        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{err}");
+    }
+    c.send_raw(Message::binary(vec![1u8, 2, 3])).await;
+    c.expect_error("binary_not_supported").await;
+    c.send(json!({"type": "ping"})).await;
+    c.expect("pong").await;
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_with_1009() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = server.client().await;
+    c.send_raw(Message::text(format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(5000)))).await;
+    let frame = c.closed().await.expect("close frame");
+    assert_eq!(u16::from(frame.code), 1009);
+    // The server is fine.
+    server.client().await;
+}
+
+#[tokio::test]
+async fn flooding_is_rate_limited() {
+    let server = TestServer::start(|_| {}).await;
+    let mut c = server.client().await;
+    for _ in 0..300 {
+        c.send(json!({"type": "ping"})).await;
+    }
+    let mut pongs = 0;
+    loop {
+        let v = c.recv().await;
+        if v["type"] == "error" {
+            assert_eq!(v["code"], "rate_limited");
+            break;
+        }
+        pongs += 1;
+    }
+    assert!(pongs >= 100, "the burst is allowed ({pongs} pongs before the limit)");
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_and_listed_ones_allowed() {
+    let server = TestServer::start(|c| c.allowed_origins = vec!["https://tetris.example.com".into()]).await;
+    let url = server.ws_url();
+    assert_eq!(Client::connect_with(&url, &[("origin", "https://evil.example")]).await.err(), Some(403));
+    assert!(Client::connect_with(&url, &[("origin", "https://tetris.example.com")]).await.is_ok());
+    let own = format!("http://{}", server.addr);
+    assert!(Client::connect_with(&url, &[("origin", &own)]).await.is_ok());
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_get_503() {
+    let server = TestServer::start(|c| c.max_connections = 2).await;
+    let _a = server.client().await;
+    let b = server.client().await;
+    assert_eq!(Client::connect_with(&server.ws_url(), &[]).await.err(), Some(503));
+    // A slot frees when a socket closes.
+    drop(b);
+    let mut reconnected = None;
+    for _ in 0..200 {
+        if let Ok(c) = Client::connect_with(&server.ws_url(), &[]).await {
+            reconnected = Some(c);
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(reconnected.is_some(), "the freed slot is reusable");
+}
+
+#[tokio::test]
+async fn scoreboard_watchers_get_a_snapshot_then_live_updates() {
+    let server = TestServer::start(|_| {}).await;
+    let mut watcher = server.client().await;
+    watcher.send(json!({"type": "watch_scores"})).await;
+    assert_eq!(watcher.expect("scores").await, json!({"type": "scores", "solo": [], "duo": []}));
+    let mut lobby = server.client().await;
+    lobby.send(json!({"type": "watch_scores"})).await;
+    lobby.expect("scores").await;
+    let (game, _) = server.new_game(0).await;
+    assert_eq!(server.submit(&plausible(&game, "ada", 4200)).await.0, 201);
+    for c in [&mut watcher, &mut lobby] {
+        let push = c.expect("scores").await;
+        assert_eq!(push["solo"][0]["name"], "ada");
+        assert_eq!(push["solo"][0]["score"], 4200);
+    }
+    watcher.send(json!({"type": "unwatch_scores"})).await;
+    let (game, _) = server.new_game(0).await;
+    server.submit(&plausible(&game, "bob", 5000)).await;
+    lobby.expect("scores").await;
+    watcher.send(json!({"type": "ping"})).await;
+    watcher.expect("pong").await; // no push arrived before the pong
+}
+
+#[tokio::test]
+async fn metrics_count_players_and_messages() {
+    let server = TestServer::start(|_| {}).await;
+    let _c = server.client().await;
+    let text = server.http.get(server.url("/metrics")).send().await.expect("GET").text().await.expect("text");
+    assert!(text.contains("tetris_players_online 1"), "{text}");
+    assert!(text.contains(r#"tetris_ws_messages_total{direction="in"} 1"#), "{text}");
+}

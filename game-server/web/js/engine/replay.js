@@ -1,0 +1,96 @@
+// Input logs: what a player did, frame by frame, compact enough to travel with a score.
+//
+// A log is `{v: 1, ruleset, seed, startLevel, frames, inputs: [[frame, mask], ...],
+// garbage: [[frame, lines, hole], ...]}`. An entry at frame f takes effect before the game steps from
+// frame f to f+1 (that is, while `game.frame === f`). `inputs` holds a mask only when it changes.
+// `frames` is the number of steps played. replay() is the reference a server-side port must match.
+
+import { Game, INPUT_MASK_ALL } from './game.js';
+
+export const LOG_VERSION = 1;
+
+/** Records masks and garbage as a game is played. */
+export class InputRecorder {
+  constructor({ ruleset, seed, startLevel }) {
+    this.header = { ruleset, seed, startLevel };
+    this.inputs = [];
+    this.garbage = [];
+    this.lastMask = 0;
+  }
+
+  /** A recorder that continues a saved log (after a page reload in a duo match). */
+  static fromLog(log) {
+    const rec = new InputRecorder(log);
+    rec.inputs = log.inputs.slice();
+    rec.garbage = (log.garbage || []).slice();
+    rec.lastMask = rec.inputs.length ? rec.inputs[rec.inputs.length - 1][1] : 0;
+    return rec;
+  }
+
+  /** Call before each step with the frame about to be played from and the mask it uses. */
+  input(frame, mask) {
+    if (mask === this.lastMask) return;
+    this.lastMask = mask;
+    this.inputs.push([frame, mask]);
+  }
+
+  /** Call when garbage is added to the game while it is at `frame`. */
+  addGarbage(frame, lines, hole) {
+    this.garbage.push([frame, lines, hole]);
+  }
+
+  /** The log for a game that has played `frames` steps. */
+  toLog(frames) {
+    return {
+      v: LOG_VERSION, ...this.header, frames, inputs: this.inputs.slice(), garbage: this.garbage.slice(),
+    };
+  }
+}
+
+/** Checks a log's shape; throws an Error naming the first problem. */
+export function validateLog(log) {
+  if (!log || log.v !== LOG_VERSION) throw new Error('log: unsupported version');
+  if (!Number.isInteger(log.frames) || log.frames < 0) throw new Error('log: frames must be a non-negative integer');
+  let last = -1;
+  for (const e of log.inputs) {
+    if (!Array.isArray(e) || e.length !== 2) throw new Error('log: input entries are [frame, mask]');
+    const [f, m] = e;
+    if (!Number.isInteger(f) || f < last || f >= log.frames) throw new Error(`log: input frame ${f} out of order`);
+    if (!Number.isInteger(m) || m < 0 || m > INPUT_MASK_ALL) throw new Error(`log: bad mask ${m}`);
+    last = f;
+  }
+  last = -1;
+  for (const e of log.garbage || []) {
+    if (!Array.isArray(e) || e.length !== 3) throw new Error('log: garbage entries are [frame, lines, hole]');
+    const [f, n, hole] = e;
+    if (!Number.isInteger(f) || f < last || f > log.frames) throw new Error(`log: garbage frame ${f} out of order`);
+    if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`log: bad garbage ${n}`);
+    if (!Number.isInteger(hole) || hole < 0 || hole > 9) throw new Error(`log: bad garbage hole ${hole}`);
+    last = f;
+  }
+}
+
+/** Plays a log from the start and returns the Game at its end. */
+export function replay(log) {
+  validateLog(log);
+  const game = new Game({ ruleset: log.ruleset, seed: log.seed, startLevel: log.startLevel });
+  const garbage = log.garbage || [];
+  let mask = 0;
+  let ii = 0;
+  let gi = 0;
+  while (game.frame < log.frames && !game.over) {
+    const f = game.frame;
+    while (gi < garbage.length && garbage[gi][0] <= f) {
+      const [, lines, hole] = garbage[gi++];
+      game.addGarbage(lines, hole);
+    }
+    while (ii < log.inputs.length && log.inputs[ii][0] <= f) mask = log.inputs[ii++][1];
+    game.step(mask);
+  }
+  return game;
+}
+
+/** The summary a score submission carries and a replay must reproduce. */
+export function summary(game) {
+  return { score: game.score, lines: game.lines, level: game.level, frames: game.frame, over: game.over };
+}

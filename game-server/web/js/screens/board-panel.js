@@ -1,0 +1,137 @@
+// One player's board with its side panels (score, lines, level, next, hold, piece statistics) and an
+// overlay for pause / game over. Used for the local player and, in compact form, for the opponent.
+
+import { h, setText, replaceChildren } from '../dom.js';
+import { BoardRenderer } from '../render/board.js';
+import { PieceList, drawPiece } from '../render/mini.js';
+import { viewFromGame, viewFromState } from '../render/view.js';
+import { PIECES } from '../engine/pieces.js';
+import { RULESETS } from '../engine/rules.js';
+
+export class BoardPanel {
+  /** @param {{ruleset: string, label: string, name?: string, compact?: boolean}} options */
+  constructor({ ruleset, label, name = '', compact = false }) {
+    this.rules = RULESETS[ruleset];
+    this.compact = compact;
+    this.canvas = h('canvas', { class: 'board', role: 'img', 'aria-label': label });
+    this.overlay = h('div', { class: 'overlay', hidden: true, role: 'dialog', 'aria-live': 'polite' });
+    this.nameEl = h('div', { class: 'player-name', text: name, hidden: !name });
+    this.scoreEl = h('div', { class: 'stat-value', 'data-stat': 'score', text: '0' });
+    this.linesEl = h('div', { class: 'stat-value', 'data-stat': 'lines', text: '0' });
+    this.levelEl = h('div', { class: 'stat-value', 'data-stat': 'level', text: '0' });
+    this.callout = h('div', { class: 'callout', 'aria-live': 'polite' });
+    this.calloutFrames = 0;
+
+    const numbers = [
+      card('Score', this.scoreEl), card('Lines', this.linesEl), card('Level', this.levelEl),
+    ];
+    const nextCanvas = h('canvas', { class: 'mini', 'aria-label': 'Next pieces', role: 'img' });
+    this.next = new PieceList(nextCanvas, compact ? 1 : this.rules.previewCount);
+    let holdCard = null;
+    if (this.rules.hold) {
+      const holdCanvas = h('canvas', { class: 'mini', 'aria-label': 'Held piece', role: 'img' });
+      this.holdList = new PieceList(holdCanvas, 1);
+      holdCard = card('Hold', holdCanvas);
+    }
+    let statsCard = null;
+    if (!compact) {
+      this.statEls = {};
+      const rows = PIECES.map((t) => {
+        const icon = h('canvas', { 'aria-hidden': 'true' });
+        icon.width = 72;
+        icon.height = 36;
+        drawPiece(icon.getContext('2d'), t, 12, 36, 18);
+        this.statEls[t] = h('span', { 'data-piece': t, text: '0', 'aria-label': `${t} pieces` });
+        return [icon, this.statEls[t]];
+      });
+      statsCard = card('Statistics', h('div', { class: 'pieces-stats' }, rows));
+      statsCard.classList.add('stats-card');
+    }
+
+    const board = h('div', { class: 'board-wrap' }, this.canvas, this.overlay);
+    const nextCard = card('Next', nextCanvas);
+    this.el = compact
+      ? h('section', { class: 'game opponent', 'aria-label': label },
+        h('div', { class: 'playfield' }, this.nameEl, board, this.callout),
+        h('div', { class: 'side' }, holdCard, nextCard, numbers))
+      : h('section', { class: 'game', 'aria-label': label },
+        h('div', { class: 'side' }, holdCard, numbers, statsCard),
+        h('div', { class: 'playfield' }, this.nameEl, board, this.callout),
+        h('div', { class: 'side' }, nextCard));
+    this.renderer = null;
+  }
+
+  /** Call once the element is in the document (the canvas needs its layout size). */
+  attach() {
+    this.renderer = new BoardRenderer(this.canvas);
+    this.onResize = () => this.renderer.resize();
+    window.addEventListener('resize', this.onResize);
+  }
+
+  detach() {
+    window.removeEventListener('resize', this.onResize);
+  }
+
+  setName(name) {
+    setText(this.nameEl, name);
+    this.nameEl.hidden = !name;
+  }
+
+  showOverlay(...children) {
+    replaceChildren(this.overlay, ...children);
+    this.overlay.hidden = false;
+  }
+
+  hideOverlay() {
+    this.overlay.hidden = true;
+    this.overlay.replaceChildren();
+  }
+
+  /** Draws a local game. */
+  renderGame(game) {
+    this.renderer.draw(viewFromGame(game));
+    this.numbers(game.score, game.lines, game.level);
+    this.next.draw(game.preview());
+    this.holdList?.draw([game.hold], game.holdUsed);
+    if (this.statEls) for (const t of PIECES) setText(this.statEls[t], game.stats[t]);
+    if (this.calloutFrames > 0 && --this.calloutFrames === 0) setText(this.callout, '');
+  }
+
+  /** Draws a relayed opponent state. */
+  renderState(state) {
+    if (!this.renderer) return;
+    this.renderer.draw(viewFromState(this.rules.rotation, state));
+    this.numbers(state?.score ?? 0, state?.lines ?? 0, state?.level ?? 0);
+    const next = typeof state?.next === 'string' ? state.next.split('').filter((c) => PIECES.includes(c)) : [];
+    this.next.draw(next);
+    if (this.holdList) this.holdList.draw([PIECES.includes(state?.hold) ? state.hold : null]);
+  }
+
+  numbers(score, lines, level) {
+    setText(this.scoreEl, score);
+    setText(this.linesEl, lines);
+    setText(this.levelEl, level);
+  }
+
+  /** Shows a short text (e.g. "TETRIS") under the board for about a second and a half. */
+  announce(text) {
+    setText(this.callout, text);
+    this.calloutFrames = 90;
+  }
+}
+
+function card(label, ...content) {
+  return h('div', { class: 'card' }, h('div', { class: 'stat-label', text: label }), content);
+}
+
+/** The callout for a clear event from the engine, or '' when nothing is worth announcing. */
+export function describeClear(e) {
+  const names = ['', 'SINGLE', 'DOUBLE', 'TRIPLE', 'TETRIS'];
+  let text = '';
+  if (e.tspin === 'full') text = `T-SPIN ${names[e.lines]}`.trim();
+  else if (e.tspin === 'mini') text = `MINI T-SPIN ${names[e.lines]}`.trim();
+  else if (e.lines >= 2) text = names[e.lines];
+  if (e.b2b) text = `B2B ${text}`;
+  if (e.combo >= 1) text = `${text}${text ? ' · ' : ''}COMBO ${e.combo}`;
+  return text;
+}

@@ -1,0 +1,413 @@
+// Duo: lobby (private room by code, quick match), the match itself (own board, opponent board,
+// garbage, mirrored pause), the result, rematch, and reconnection within the grace period.
+//
+// The server is the referee: it relays boards and garbage, mirrors pause, and decides the winner
+// when a player reports `game_over`. This module keeps the local engine in step with those messages.
+
+import { h, setText, replaceChildren } from '../dom.js';
+import { Game } from '../engine/game.js';
+import { RULESETS } from '../engine/rules.js';
+import { InputRecorder, replay } from '../engine/replay.js';
+import { Controls } from '../input/controls.js';
+import { FrameLoop } from '../loop.js';
+import { api } from '../net/api.js';
+import { stateMessage } from '../net/wire.js';
+import { BoardPanel, describeClear } from './board-panel.js';
+import { touchPad, keyHelp } from './widgets.js';
+import { debugGame } from './solo.js';
+import { lobbyView, waitingView, endReason, CLOSE_REASONS } from './duo-views.js';
+import { scoreTable } from './scores.js';
+import { saveLog as saveLogFor, savedLog, clearSavedLog } from './duo-storage.js';
+
+const STATE_EVERY_FRAMES = 6; // ~10 board updates per second, well inside the rate limit
+const MIN_STATE_GAP = 3;
+const IN_MATCH_MESSAGES = new Set(['state', 'garbage', 'game_over', 'pause', 'unpause']);
+const MAX_GARBAGE_PER_MESSAGE = 10;
+
+export function mountDuo(root, app) {
+  const { config, connection } = app;
+  if (!config.duo) {
+    replaceChildren(root, h('p', { class: 'card menu center', role: 'alert', text: 'Duo games are turned off on this server.' }));
+    app.setDebug(() => ({ screen: 'duo-disabled' }));
+    return null;
+  }
+  const params = new URLSearchParams(location.search);
+  let lobby = null;
+  let room = null; // {code, seat, opponent, name}
+  let match = null; // the current match, see startMatch
+  let phase = 'lobby';
+  let myName = '';
+  const offs = [];
+  // The lobby shows the duo board, kept live over the socket.
+  const duoBoard = scoreTable('duo', 'Duo best scores', 'duo-board-h');
+  duoBoard.fill([]);
+  api.scores().then((d) => duoBoard.fill(d?.duo)).catch(() => {});
+  offs.push(connection.on('scores', (m) => duoBoard.fill(m.duo)));
+  connection.setWatchScores(true);
+  offs.push(() => connection.setWatchScores(false));
+
+  // ---- lobby and waiting room ----------------------------------------------------------------
+
+  function showLobby(message = '') {
+    stopMatch();
+    phase = 'lobby';
+    room = null;
+    lobby = lobbyView(config, (params.get('room') || '').toUpperCase(), {
+      create: (name, startLevel) => { myName = name; busy(); connection.send({ type: 'create_room', name, startLevel }); },
+      join: (name, code) => { myName = name; busy(); connection.send({ type: 'join_room', name, code }); },
+      quick: (name, startLevel) => { myName = name; busy(); connection.send({ type: 'quick_match', name, startLevel }); },
+    });
+    replaceChildren(root, lobby.el, h('div', { class: 'menu' }, duoBoard.el));
+    lobby.status(message);
+    lobby.focus();
+  }
+
+  function busy() {
+    lobby?.status('Connecting…');
+  }
+
+  function showWaiting(code, queued) {
+    stopMatch();
+    phase = 'waiting';
+    replaceChildren(root, waitingView({ code, queued }, leave));
+  }
+
+  function leave() {
+    connection.send({ type: 'leave_room' });
+    connection.resumeToken = null;
+    clearSavedLog();
+    showLobby();
+  }
+
+  // ---- the match -----------------------------------------------------------------------------
+
+  function startMatch(info, restoredLog = null) {
+    stopMatch();
+    phase = 'playing';
+    const { seed, startLevel, ruleset } = info;
+    const rules = RULESETS[ruleset];
+    const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel });
+    const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel });
+    const me = new BoardPanel({ ruleset, label: 'Your board', name: myName || 'You' });
+    const them = new BoardPanel({ ruleset, label: 'Opponent board', name: info.opponent, compact: true });
+    const m = {
+      game, recorder, me, them, rules, gameId: info.gameId, number: info.match, seat: info.seat,
+      frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
+      sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0,
+    };
+    m.controls = new Controls({ onPause: () => requestPause(m) });
+    m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
+    const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
+    const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leave }, 'Leave');
+    m.info = h('p', { class: 'muted center', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
+    replaceChildren(root, m.info, h('div', { class: 'duo-boards' }, me.el, them.el), touchPad(m.controls, rules, () => requestPause(m)),
+      h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules)));
+    me.attach();
+    them.attach();
+    match = m;
+    me.renderGame(game);
+    them.renderState(info.opponentState || null);
+    saveLog(m);
+    sendState(m, true);
+    if (restoredLog) resumeIfFree(m);
+    else countdown(m, 3);
+  }
+
+  function countdown(m, n) {
+    m.frozen.add('countdown');
+    m.me.showOverlay(h('h2', { 'data-countdown': n, text: n > 0 ? String(n) : 'Go!' }));
+    if (n > 0) {
+      m.countdownTimer = setTimeout(() => countdown(m, n - 1), 600);
+      return;
+    }
+    m.countdownTimer = setTimeout(() => {
+      m.frozen.delete('countdown');
+      if (match === m && !m.ended) m.me.hideOverlay();
+      resumeIfFree(m);
+    }, 300);
+  }
+
+  function freeze(m, reason, overlay) {
+    m.frozen.add(reason);
+    m.loop.stop();
+    m.controls.releaseAll();
+    if (overlay) m.me.showOverlay(...overlay);
+  }
+
+  function unfreeze(m, reason) {
+    m.frozen.delete(reason);
+    if (!m.frozen.size && !m.ended && !m.game.over) m.me.hideOverlay();
+    resumeIfFree(m);
+  }
+
+  function resumeIfFree(m) {
+    if (match === m && !m.frozen.size && !m.ended && !m.game.over && !m.loop.running) {
+      m.controls.clearTaps();
+      m.loop.start();
+    }
+  }
+
+  function frame(m) {
+    const { game } = m;
+    const mask = m.controls.sample();
+    m.recorder.input(game.frame, mask);
+    game.step(mask);
+    let locked = false;
+    for (const e of game.drainEvents()) {
+      if (e.type === 'clear') {
+        const text = describeClear(e);
+        if (text) m.me.announce(text);
+      } else if (e.type === 'attack') {
+        m.sentGarbage += e.lines;
+        for (let left = e.lines; left > 0; left -= MAX_GARBAGE_PER_MESSAGE) {
+          connection.send({ type: 'garbage', lines: Math.min(left, MAX_GARBAGE_PER_MESSAGE) });
+        }
+      } else if (e.type === 'lock') {
+        locked = true;
+      }
+    }
+    if (locked) saveLog(m);
+    // A lock is worth showing at once, but never more than every MIN_STATE_GAP frames (hard-drop
+    // spam must stay far below the server's message rate limit).
+    const due = game.frame - m.lastSentFrame >= (locked ? MIN_STATE_GAP : STATE_EVERY_FRAMES);
+    if (due || game.over) sendState(m, game.over);
+    if (game.over && !m.reported) {
+      m.reported = true;
+      m.loop.stop();
+      m.controls.releaseAll();
+      connection.send({ type: 'game_over', score: game.score, lines: game.lines, level: game.level });
+      m.me.showOverlay(h('h2', { text: 'Topped out' }), h('p', { class: 'muted', text: 'Waiting for the result…' }));
+    }
+  }
+
+  function sendState(m, force) {
+    m.lastSentFrame = m.game.frame;
+    const msg = stateMessage(m.game);
+    const json = JSON.stringify(msg);
+    if (!force && json === m.lastSent) return;
+    m.lastSent = json;
+    connection.sendIfOpen(msg);
+  }
+
+  function requestPause(m) {
+    if (m.ended || m.game.over) return;
+    connection.send({ type: m.frozen.has('pause') ? 'unpause' : 'pause' });
+  }
+
+  function endMatch(msg) {
+    const m = match;
+    if (!m || m.ended) return;
+    m.ended = true;
+    m.loop.stop();
+    m.controls.releaseAll();
+    clearTimeout(m.countdownTimer);
+    m.me.renderGame(m.game);
+    const title = msg.you === 'won' ? 'You win!' : msg.you === 'lost' ? 'You lose' : 'Match over';
+    const reasonText = endReason(msg.reason, msg.you);
+    m.saveStatus = h('p', { class: 'muted', role: 'status', 'data-save': 'pending', text: 'Saving your score…' });
+    m.rematchStatus = h('p', { class: 'muted', role: 'status' });
+    const rematch = h('button', { type: 'button', class: 'btn primary', id: 'rematch', 'aria-label': 'Ask for a rematch',
+      onclick: () => { connection.send({ type: 'rematch' }); rematch.disabled = true; setText(m.rematchStatus, 'Waiting for your opponent…'); } }, 'Rematch');
+    const canRematch = msg.reason === 'topped_out';
+    m.me.showOverlay(h('h2', { 'data-result': msg.you, text: title }), h('p', { text: reasonText }),
+      h('div', { text: `Score ${m.game.score} · Lines ${m.game.lines}` }), m.saveStatus,
+      canRematch ? rematch : null, m.rematchStatus,
+      h('button', { type: 'button', class: 'btn', 'aria-label': 'Leave the room', onclick: leave }, 'Leave'));
+    phase = 'ended';
+    clearSavedLog();
+    submitDuoScore(m);
+  }
+
+  async function submitDuoScore(m) {
+    if (m.submitted || !m.gameId || !myName) {
+      setText(m.saveStatus, '');
+      return;
+    }
+    m.submitted = true;
+    const g = m.game;
+    let inputLog = JSON.stringify(m.recorder.toLog(g.frame));
+    if (inputLog.length > config.limits.maxInputLogChars) inputLog = null;
+    try {
+      const res = await api.submitScore({
+        gameId: m.gameId, name: myName, score: g.score, lines: g.lines, level: g.level, pieces: g.pieces,
+        durationMs: Math.round((g.frame * 1000) / 60), inputLog,
+      });
+      m.saveStatus.dataset.save = 'done';
+      setText(m.saveStatus, `Score saved on the duo board${res.rank ? ` (your best ranks #${res.rank})` : ''}.`);
+    } catch (err) {
+      m.saveStatus.dataset.save = 'failed';
+      setText(m.saveStatus, `Score not saved: ${err.message}`);
+    }
+  }
+
+  function stopMatch() {
+    if (!match) return;
+    match.loop.stop();
+    match.controls.detach();
+    match.me.detach();
+    match.them.detach();
+    clearTimeout(match.countdownTimer);
+    match = null;
+  }
+
+  // A page reload mid-match replays the saved log, so the local game continues where it was.
+  function saveLog(m) {
+    saveLogFor(m.gameId, myName, m.recorder.toLog(m.game.frame));
+  }
+
+  function closed(text) {
+    stopMatch();
+    phase = 'closed';
+    connection.resumeToken = null;
+    clearSavedLog();
+    replaceChildren(root, h('section', { class: 'card menu stack center', role: 'alert' },
+      h('h2', { text: 'Room closed' }), h('p', { 'data-closed': 'true', text }),
+      h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Back to the duo lobby', onclick: () => showLobby() }, 'Back to lobby')));
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  const handlers = {
+    room_joined(msg) {
+      room = { code: msg.code, seat: msg.seat };
+      if (Array.isArray(msg.players) && msg.players.length < 2) showWaiting(msg.code, false);
+    },
+    queued() {
+      showWaiting(null, true);
+    },
+    opponent_joined(msg) {
+      if (phase === 'waiting') root.prepend(h('p', { class: 'ok-text center', text: `${msg.name} joined.` }));
+    },
+    match_start(msg) {
+      room = { ...(room || {}), code: msg.code, seat: msg.seat };
+      startMatch(msg);
+    },
+    opponent_state(msg) {
+      if (!match) return;
+      match.opponentState = msg;
+      match.them.renderState(msg);
+    },
+    garbage(msg) {
+      if (!match || match.ended || match.game.over) return;
+      match.receivedGarbage += msg.lines;
+      match.recorder.addGarbage(match.game.frame, msg.lines, msg.hole);
+      match.game.addGarbage(msg.lines, msg.hole);
+    },
+    paused(msg) {
+      if (!match || match.ended) return;
+      saveLog(match);
+      const resume = h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Resume both players', onclick: () => requestPause(match) }, 'Resume');
+      freeze(match, 'pause', [h('h2', { text: 'Paused' }), h('p', { class: 'muted', text: msg.by === 'you' ? 'You paused the match.' : 'Your opponent paused the match.' }), resume]);
+    },
+    unpaused() {
+      if (match) unfreeze(match, 'pause');
+    },
+    opponent_disconnected(msg) {
+      if (!match || match.ended) return;
+      freeze(match, 'opponent', [h('h2', { text: 'Opponent disconnected' }),
+        h('p', { class: 'muted', text: `Waiting up to ${msg.graceSeconds} s for them to come back…` })]);
+    },
+    opponent_reconnected() {
+      if (match) unfreeze(match, 'opponent');
+    },
+    match_end(msg) {
+      endMatch(msg);
+    },
+    rematch_requested() {
+      if (match?.rematchStatus) setText(match.rematchStatus, 'Your opponent wants a rematch.');
+    },
+    room_closed(msg) {
+      if (msg.reason === 'left') {
+        // Our own leave_room (e.g. out of the quick-match queue): the lobby is already showing.
+        connection.resumeToken = null;
+        return;
+      }
+      if (match && match.ended) {
+        setText(match.rematchStatus, CLOSE_REASONS[msg.reason] || 'The room is closed.');
+        match.me.overlay.querySelector('#rematch')?.setAttribute('disabled', '');
+        connection.resumeToken = null;
+        phase = 'closed';
+        return;
+      }
+      closed(CLOSE_REASONS[msg.reason] || 'The room is closed.');
+    },
+    resumed(msg) {
+      room = { code: msg.code, seat: msg.seat };
+      if (msg.phase === 'waiting') {
+        showWaiting(msg.code, false);
+      } else if (msg.phase === 'playing') {
+        if (match && match.gameId === msg.gameId) {
+          unfreeze(match, 'connection');
+          if (msg.paused) handlers.paused({ by: 'opponent' });
+          return;
+        }
+        const saved = savedLog(msg.gameId);
+        if (!saved) {
+          // Nothing to continue from: this page never saw the match; concede cleanly.
+          connection.send({ type: 'leave_room' });
+          showLobby('Your previous match could not be restored in this tab.');
+          return;
+        }
+        myName = saved.name || myName;
+        try {
+          startMatch({ ...msg, opponentState: msg.opponentState }, saved.log);
+        } catch {
+          connection.send({ type: 'leave_room' });
+          showLobby('Your previous match could not be restored in this tab.');
+          return;
+        }
+        if (msg.paused) handlers.paused({ by: 'opponent' });
+      } else if (msg.phase === 'finished') {
+        if (!match) showLobby('Your previous match has finished.');
+      }
+    },
+    error(msg) {
+      // A board, garbage or top-out sent just before the other side ended the match crosses
+      // `match_end` on the wire; the server refuses it as not_playing. Nothing is wrong then.
+      if (msg.code === 'not_playing' && IN_MATCH_MESSAGES.has(msg.ref)) return;
+      const text = msg.message || 'Something went wrong.';
+      if (phase === 'lobby') lobby?.status(text);
+      else if (msg.code === 'bad_resume_token' && match && !match.ended) closed('The connection was lost for too long: the match is over.');
+      else if (msg.code !== 'rate_limited') app.banner(text, 'error');
+    },
+    close(ev) {
+      if (ev.code === 4001) {
+        closed('This seat was taken over by another tab or window.');
+        return;
+      }
+      if (match && !match.ended && !match.game.over) {
+        freeze(match, 'connection', [h('h2', { text: 'Connection lost' }), h('p', { class: 'muted', text: 'Reconnecting…' })]);
+      }
+    },
+    open() {
+      if (match && !match.ended && !connection.resumeToken) closed('The connection was lost and the match could not be resumed.');
+    },
+  };
+  for (const [type, fn] of Object.entries(handlers)) offs.push(connection.on(type, fn));
+  // Closing or reloading the tab: keep the log up to this frame so a reload can resume exactly here.
+  const onPageHide = () => {
+    if (match && !match.ended) saveLog(match);
+  };
+  window.addEventListener('pagehide', onPageHide);
+  offs.push(() => window.removeEventListener('pagehide', onPageHide));
+
+  app.setDebug(() => ({
+    screen: 'duo', phase, room: room ? { ...room } : null,
+    me: match ? { ...debugGame(match.game), frozen: [...match.frozen] } : null,
+    opponent: match?.opponentState ? { ...match.opponentState } : null,
+    sentGarbage: match?.sentGarbage ?? 0, receivedGarbage: match?.receivedGarbage ?? 0,
+  }));
+
+  showLobby();
+  connection.connect();
+
+  return () => {
+    for (const off of offs) off();
+    if (phase === 'waiting' || phase === 'playing' || phase === 'ended') {
+      connection.send({ type: 'leave_room' });
+      connection.resumeToken = null;
+      clearSavedLog();
+    }
+    stopMatch();
+  };
+}

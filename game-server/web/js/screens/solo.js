@@ -1,0 +1,189 @@
+// Solo: pick a start level, play, pause, game over, submit the score with a name, try again.
+
+import { h, setText, replaceChildren } from '../dom.js';
+import { Game } from '../engine/game.js';
+import { RULESETS } from '../engine/rules.js';
+import { InputRecorder } from '../engine/replay.js';
+import { Controls } from '../input/controls.js';
+import { FrameLoop } from '../loop.js';
+import { api } from '../net/api.js';
+import { BoardPanel, describeClear } from './board-panel.js';
+import { levelPicker, touchPad, keyHelp, nameField } from './widgets.js';
+
+export function mountSolo(root, app) {
+  const { config } = app;
+  let session = null; // the running game, if any
+  let lastLevel = config.startLevelMin;
+
+  function showSetup(message = '') {
+    stopSession();
+    const picker = levelPicker(config.startLevelMin, config.startLevelMax, lastLevel);
+    const error = h('p', { class: 'error-text', role: 'alert', text: message });
+    const start = h('button', {
+      type: 'button', class: 'btn primary', id: 'start-solo', 'aria-label': 'Start game',
+      onclick: () => {
+        lastLevel = picker.get();
+        newGame(start, error);
+      },
+    }, 'Start');
+    replaceChildren(root, h('section', { class: 'card menu stack', 'aria-labelledby': 'solo-h' },
+      h('h2', { id: 'solo-h', text: 'Solo' }),
+      h('p', { class: 'muted', text: `${config.ruleset === 'modern' ? 'Modern' : 'Classic'} rules.` }),
+      picker.el, start, error));
+    start.focus();
+  }
+
+  /** Asks the server for a game ticket at `lastLevel` and starts it (offline practice if unreachable). */
+  async function newGame(button, errorEl = null) {
+    button.disabled = true;
+    try {
+      startGame(await api.newSoloGame(lastLevel));
+    } catch (err) {
+      if (err.code === 'network') {
+        startGame(null);
+        return;
+      }
+      button.disabled = false;
+      if (errorEl) setText(errorEl, err.message);
+      else showSetup(err.message);
+    }
+  }
+
+  /** `ticket` is the server's game ({gameId, seed, ruleset, startLevel}) or null when offline. */
+  function startGame(ticket) {
+    stopSession();
+    const offline = !ticket;
+    const seed = offline ? crypto.getRandomValues(new Uint32Array(1))[0] : ticket.seed;
+    const ruleset = offline ? config.ruleset : ticket.ruleset;
+    const startLevel = offline ? lastLevel : ticket.startLevel;
+    const game = new Game({ ruleset, seed, startLevel });
+    const recorder = new InputRecorder({ ruleset, seed, startLevel });
+    const panel = new BoardPanel({ ruleset, label: 'Your board' });
+    const s = { game, recorder, panel, ticket, paused: false, submitted: false };
+    s.controls = new Controls({ onPause: () => togglePause(s) });
+    s.loop = new FrameLoop(() => frame(s), () => panel.renderGame(game));
+    const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause', onclick: () => togglePause(s) }, 'Pause');
+    replaceChildren(root, 
+      offline ? h('p', { class: 'muted center', text: 'Offline practice: the server could not be reached, so this score cannot be submitted.' }) : null,
+      panel.el,
+      touchPad(s.controls, RULESETS[ruleset], () => togglePause(s)),
+      h('div', { class: 'row center' }, pauseBtn, keyHelp(RULESETS[ruleset])));
+    panel.attach();
+    session = s;
+    s.onVisibility = () => {
+      if (document.hidden && !s.paused && !game.over) togglePause(s);
+    };
+    document.addEventListener('visibilitychange', s.onVisibility);
+    s.loop.start();
+  }
+
+  function frame(s) {
+    const mask = s.controls.sample();
+    s.recorder.input(s.game.frame, mask);
+    s.game.step(mask);
+    for (const e of s.game.drainEvents()) {
+      if (e.type === 'clear') {
+        const text = describeClear(e);
+        if (text) s.panel.announce(text);
+      } else if (e.type === 'levelup') {
+        s.panel.announce(`LEVEL ${e.level}`);
+      }
+    }
+    if (s.game.over) gameOver(s);
+  }
+
+  function togglePause(s) {
+    if (s.game.over || session !== s) return;
+    s.paused = !s.paused;
+    if (s.paused) {
+      s.loop.stop();
+      s.controls.releaseAll();
+      const resume = h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Resume', onclick: () => togglePause(s) }, 'Resume');
+      s.panel.showOverlay(h('h2', { text: 'Paused' }), resume,
+        h('button', { type: 'button', class: 'btn', 'aria-label': 'Quit to menu', onclick: () => app.navigate('/') }, 'Quit'));
+      resume.focus();
+    } else {
+      s.panel.hideOverlay();
+      s.controls.clearTaps();
+      s.loop.start();
+    }
+  }
+
+  function gameOver(s) {
+    s.loop.stop();
+    s.controls.releaseAll();
+    s.panel.renderGame(s.game);
+    const { game } = s;
+    const field = nameField(config.limits.nameMaxChars, 'score-name');
+    const status = h('p', { class: 'error-text', role: 'status', 'aria-live': 'polite' });
+    const submit = h('button', { type: 'submit', class: 'btn primary', id: 'submit-score', 'aria-label': 'Submit score' }, 'Submit');
+    const form = h('form', { class: 'stack', onsubmit: (e) => { e.preventDefault(); submitScore(s, field, status, submit); } },
+      h('label', { for: 'score-name' }, 'Name', field.input), submit);
+    if (!s.ticket) form.hidden = true;
+    const again = h('button', { type: 'button', class: 'btn', id: 'try-again', 'aria-label': 'Try again at the same level', onclick: () => newGame(again) }, 'Try again');
+    const levels = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Choose another start level', onclick: () => showSetup() }, 'Change level');
+    s.panel.showOverlay(
+      h('h2', { text: 'Game over' }),
+      h('div', { 'data-final': 'score', text: `Score ${game.score}` }),
+      h('div', { class: 'muted', text: `Lines ${game.lines} · Level ${game.level}` }),
+      form, status, again, levels,
+      h('a', { href: '/scores', 'data-link': true, text: 'Score board' }));
+    if (s.ticket) field.input.focus();
+    else again.focus();
+  }
+
+  async function submitScore(s, field, status, button) {
+    const { name, error } = field.read();
+    status.className = 'error-text';
+    if (error) {
+      setText(status, error);
+      return;
+    }
+    button.disabled = true;
+    setText(status, 'Saving…');
+    const { game } = s;
+    let inputLog = JSON.stringify(s.recorder.toLog(game.frame));
+    if (inputLog.length > config.limits.maxInputLogChars) inputLog = null;
+    try {
+      const res = await api.submitScore({
+        gameId: s.ticket.gameId, name, score: game.score, lines: game.lines, level: game.level,
+        pieces: game.pieces, durationMs: Math.round((game.frame * 1000) / 60), inputLog,
+      });
+      s.submitted = true;
+      status.className = 'ok-text';
+      const rank = res.rank ? ` Rank #${res.rank}.` : '';
+      setText(status, `Saved for ${res.name}.${res.personalBest ? ' New personal best!' : ''}${rank}`);
+      field.input.disabled = true;
+    } catch (err) {
+      button.disabled = err.code === 'already_submitted';
+      setText(status, err.message);
+    }
+  }
+
+  function stopSession() {
+    if (!session) return;
+    session.loop.stop();
+    session.controls.detach();
+    session.panel.detach();
+    document.removeEventListener('visibilitychange', session.onVisibility);
+    session = null;
+  }
+
+  app.setDebug(() => (session ? { screen: 'solo', ...debugGame(session.game), paused: session.paused } : { screen: 'solo-setup' }));
+  if (!config.solo) {
+    replaceChildren(root, h('p', { class: 'card menu center', role: 'alert', text: 'Solo games are turned off on this server.' }));
+    return null;
+  }
+  showSetup();
+  return () => stopSession();
+}
+
+/** Read-only snapshot of a game for the test/debug hook. */
+export function debugGame(game) {
+  return {
+    ruleset: game.rules.name,
+    score: game.score, lines: game.lines, level: game.level, over: game.over, frame: game.frame,
+    pieces: game.pieces, queue: game.queue.slice(), hold: game.hold, pendingGarbage: game.pendingLines(),
+    board: Array.from(game.board), active: game.active ? { ...game.active } : null,
+  };
+}

@@ -1,0 +1,185 @@
+//! The apply step of the pipeline (needs a client): server-side apply of each child that the watch
+//! cache shows is not yet as desired, under one field manager with `force`, and removal of an
+//! Ingress that `spec.ingress` no longer asks for.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{info, warn};
+
+use crate::caches::ChildCaches;
+use crate::children::Children;
+use crate::meta::{FIELD_MANAGER, Parent};
+use crate::metrics::Metrics;
+use crate::{Error, Result};
+
+/// What the apply step needs: a client, the watch caches and the write counter.
+pub struct Applier<'a> {
+    /// Client for the writes.
+    pub client: &'a Client,
+    /// The children as last seen.
+    pub caches: &'a ChildCaches,
+    /// Counts every write.
+    pub metrics: &'a Metrics,
+}
+
+/// What the apply step did.
+pub struct Outcome {
+    /// The Deployment as the server (or, when unchanged, the cache) has it.
+    pub deployment: Arc<Deployment>,
+    /// Kinds of the children that did not exist before.
+    pub created: Vec<&'static str>,
+}
+
+/// What one child apply did.
+enum Applied<K> {
+    /// The watch cache already had every field; nothing was sent.
+    Unchanged(Arc<K>),
+    /// Sent, and the server answered with the object; `created` when it did not exist before.
+    Written { obj: K, created: bool },
+}
+
+/// Applies every child that differs from the watch cache.
+pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Result<Outcome> {
+    let mut created = Vec::new();
+    let mut note = |kind: &'static str, was_created: bool| {
+        if was_created {
+            created.push(kind);
+        }
+    };
+    // The claim and the ConfigMap first: the pods mount the one and read the other at start.
+    let pvc = ensure(ctx, &ctx.caches.pvcs, parent, &desired.pvc).await?;
+    note("PersistentVolumeClaim", was_created(&pvc));
+    let cm = ensure(ctx, &ctx.caches.configmaps, parent, &desired.configmap).await?;
+    note("ConfigMap", was_created(&cm));
+    let dep = ensure(ctx, &ctx.caches.deployments, parent, &desired.deployment).await?;
+    note("Deployment", was_created(&dep));
+    let svc = ensure(ctx, &ctx.caches.services, parent, &desired.service).await?;
+    note("Service", was_created(&svc));
+    match &desired.ingress {
+        Some(ing) => {
+            let ing = ensure(ctx, &ctx.caches.ingresses, parent, ing).await?;
+            note("Ingress", was_created(&ing));
+        }
+        None => remove_ingress(ctx, parent).await?,
+    }
+    let deployment = match dep {
+        Applied::Unchanged(d) => d,
+        Applied::Written { obj, .. } => Arc::new(obj),
+    };
+    Ok(Outcome { deployment, created })
+}
+
+fn was_created<K>(a: &Applied<K>) -> bool {
+    matches!(a, Applied::Written { created: true, .. })
+}
+
+/// Server-side applies `desired` unless the watch cache shows it is already in place.
+async fn ensure<K>(ctx: &Applier<'_>, store: &Store<K>, parent: &Parent, desired: &K) -> Result<Applied<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+{
+    let name = desired.meta().name.clone().ok_or(Error::MissingMetadata("child name"))?;
+    let live = store.get(&child_ref(parent, &name));
+    if let Some(live) = live.as_ref().filter(|live| crate::drift::up_to_date(desired, live.as_ref())) {
+        return Ok(Applied::Unchanged(live.clone()));
+    }
+    let kind = K::kind(&()).to_string();
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &parent.namespace);
+    let err = |source: kube::Error| Error::Apply {
+        kind: kind.clone(),
+        name: name.clone(),
+        namespace: parent.namespace.clone(),
+        source: Box::new(source),
+    };
+    ctx.metrics.wrote(&kind);
+    let applied = api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired)).await;
+    let obj = match applied {
+        Ok(obj) if live.is_none() || crate::drift::up_to_date(desired, &obj) => obj,
+        // A list entry someone else added by hand (say a second Service port after `kubectl edit`)
+        // survives a server-side apply, because the operator does not own it, and may even make
+        // the merged object invalid. A merge patch replaces such lists wholesale; the apply after
+        // it takes ownership of every field again.
+        Ok(_) => take_back(ctx, &api, &name, desired).await.map_err(err)?,
+        Err(kube::Error::Api(s)) if live.is_some() && rejected(s.code) => {
+            take_back(ctx, &api, &name, desired).await.map_err(err)?
+        }
+        Err(e) => return Err(err(e)),
+    };
+    info!(namespace = %parent.namespace, %name, %kind, created = live.is_none(), "applied");
+    Ok(Applied::Written { obj, created: live.is_none() })
+}
+
+async fn take_back<K>(ctx: &Applier<'_>, api: &Api<K>, name: &str, desired: &K) -> kube::Result<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug,
+{
+    let kind = K::kind(&()).to_string();
+    warn!(%name, %kind, "fields changed by someone else block the apply; replacing them");
+    ctx.metrics.wrote(&kind);
+    api.patch(
+        name,
+        &PatchParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PatchParams::default() },
+        &Patch::Merge(desired),
+    )
+    .await?;
+    ctx.metrics.wrote(&kind);
+    api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired)).await
+}
+
+/// Deletes the Ingress this app owns, if the watch cache has one (so an app without an Ingress costs no request).
+async fn remove_ingress(ctx: &Applier<'_>, parent: &Parent) -> Result<()> {
+    let Some(live) = ctx.caches.ingresses.get(&child_ref(parent, &parent.name)) else { return Ok(()) };
+    let ours =
+        live.owner_references().iter().any(|o| o.uid == parent.owner.uid && o.controller == Some(true));
+    if !ours {
+        return Ok(());
+    }
+    ctx.metrics.wrote("Ingress");
+    let api: Api<Ingress> = Api::namespaced(ctx.client.clone(), &parent.namespace);
+    match api.delete(&parent.name, &DeleteParams::default()).await {
+        Ok(_) => {
+            info!(namespace = %parent.namespace, name = %parent.name, "deleted Ingress (spec.ingress unset)");
+            Ok(())
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(source) => Err(Error::Delete {
+            kind: "Ingress",
+            name: parent.name.clone(),
+            namespace: parent.namespace.clone(),
+            source: Box::new(source),
+        }),
+    }
+}
+
+/// 4xx answers that retrying cannot fix: the object itself is wrong.
+pub fn rejected(code: u16) -> bool {
+    matches!(code, 400 | 422)
+}
+
+/// The cache key of a child of `parent`.
+pub fn child_ref<K: Resource<DynamicType = ()>>(parent: &Parent, name: &str) -> ObjectRef<K> {
+    ObjectRef::new(name).within(&parent.namespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_requests_the_object_is_wrong_for_count_as_rejected() {
+        assert!(rejected(422) && rejected(400));
+        assert!(!rejected(409) && !rejected(403) && !rejected(500) && !rejected(429));
+    }
+}

@@ -1,0 +1,122 @@
+//! The validate and build steps of the pipeline (pure, no client): from a TetrisApp to the full set
+//! of children it should have, each stamped with the hash of itself.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use tetris_config::{ConfigError, vars};
+
+use crate::crd::TetrisApp;
+use crate::meta::{Parent, hash_of, stamp_applied_hash};
+use crate::{Result, configmap, deployment, ingress, pvc, service};
+
+/// Every child of one TetrisApp, as the operator wants it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Children {
+    /// Game configuration as `TETRIS_*` environment.
+    pub configmap: ConfigMap,
+    /// The scoreboard claim.
+    pub pvc: PersistentVolumeClaim,
+    /// The game-server pods.
+    pub deployment: Deployment,
+    /// The Service in front of them.
+    pub service: Service,
+    /// The Ingress, when `spec.ingress` is set.
+    pub ingress: Option<Ingress>,
+    /// Where players reach the game.
+    pub url: String,
+}
+
+/// Validates the spec (beyond what the schema checks) and builds the children. `Ok(Err(message))`
+/// is a spec that cannot be reconciled; `Err` is an object without the metadata a stored one has.
+pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Children, String>> {
+    let config = match configmap::game_config(&app.spec) {
+        Ok(config) => config,
+        Err(e) => return Ok(Err(describe(&e))),
+    };
+    let mut configmap = configmap::build(parent, &config);
+    let config_hash = hash_of(&configmap.data)?;
+    let mut deployment = deployment::build(parent, &app.spec, &config_hash);
+    let mut service = service::build(parent, &app.spec);
+    let mut pvc = pvc::build(parent, &app.spec);
+    let mut ingress = ingress::build(parent, &app.spec);
+    stamp_applied_hash(&mut configmap)?;
+    stamp_applied_hash(&mut deployment)?;
+    stamp_applied_hash(&mut service)?;
+    stamp_applied_hash(&mut pvc)?;
+    if let Some(ing) = ingress.as_mut() {
+        stamp_applied_hash(ing)?;
+    }
+    let url = ingress::public_url(&app.spec).unwrap_or_else(|| service::cluster_url(parent, &app.spec));
+    Ok(Ok(Children { configmap, pvc, deployment, service, ingress, url }))
+}
+
+/// A config error in terms of the spec field a user wrote, not the environment variable.
+fn describe(e: &ConfigError) -> String {
+    let field = match e.var {
+        vars::PORT => "spec.server.port",
+        vars::TITLE => "spec.game.title",
+        vars::SOLO | vars::DUO => "spec.game.solo/duo",
+        vars::START_LEVEL_MIN => "spec.game.startLevelMin",
+        vars::START_LEVEL_MAX => "spec.game.startLevelMax",
+        vars::SCOREBOARD_SIZE => "spec.game.scoreboardSize",
+        vars::MAX_ROOMS => "spec.game.maxRooms",
+        vars::MAX_CONNECTIONS => "spec.game.maxConnections",
+        vars::RECONNECT_GRACE_SECONDS => "spec.game.reconnectGraceSeconds",
+        vars::DRAIN_SECONDS => "spec.upgrade.drainSeconds",
+        vars::ALLOWED_ORIGINS => "spec.game.allowedOrigins",
+        vars::LOG_LEVEL => "spec.server.logLevel",
+        other => other,
+    };
+    format!("{field}: {} (game server variable {})", e.reason, e.var)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{APPLIED_HASH_ANNOTATION, fixtures::app};
+    use kube::ResourceExt;
+
+    fn children(spec: &str) -> std::result::Result<Children, String> {
+        let app = app(spec);
+        build(&app, &Parent::of(&app).expect("fixture has metadata")).expect("metadata present")
+    }
+
+    #[test]
+    fn same_spec_always_yields_identical_children() {
+        let spec = "version: 1.0.0\ningress:\n  host: t.example.com";
+        assert_eq!(children(spec), children(spec));
+    }
+
+    #[test]
+    fn every_child_carries_its_applied_hash() {
+        let c = children("version: 1.0.0\ningress:\n  host: t.example.com").expect("valid");
+        assert!(c.configmap.annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert!(c.deployment.annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert!(c.service.annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert!(c.pvc.annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert!(c.ingress.expect("ingress").annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert_eq!(c.url, "http://t.example.com/");
+    }
+
+    #[test]
+    fn a_game_setting_change_changes_the_pod_template_hash() {
+        let hash = |spec: &str| {
+            let c = children(spec).expect("valid");
+            c.deployment
+                .spec
+                .and_then(|s| s.template.metadata)
+                .and_then(|m| m.annotations)
+                .expect("annotations")[crate::meta::CONFIG_HASH_ANNOTATION]
+                .clone()
+        };
+        assert_ne!(hash("version: 1.0.0"), hash("version: 1.0.0\ngame:\n  title: Other"));
+        assert_eq!(hash("version: 1.0.0"), hash("version: 1.0.0\nreplicas: 2"));
+    }
+
+    #[test]
+    fn a_config_the_server_refuses_names_the_spec_field() {
+        let err = children("version: 1.0.0\ngame:\n  title: \"\"").expect_err("empty title");
+        assert!(err.starts_with("spec.game.title:"), "{err}");
+    }
+}

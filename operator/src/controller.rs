@@ -1,0 +1,381 @@
+//! The reconcile pipeline and the controller that drives it.
+//!
+//! `fetch` (the watch cache hands us the TetrisApp) -> `validate` + `build` ([`children::build`],
+//! pure) -> `apply` (client: server-side apply of each child that differs from the watch cache) ->
+//! `status` (pure computation, client only when it changed) -> Events for what changed.
+//!
+//! Children are watched through reflectors ([`crate::caches`]) whose stores the reconciler reads,
+//! so deciding that nothing needs writing costs no request at all.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use tracing::{debug, info, warn};
+
+use crate::apply::{self, Applier, child_ref, rejected};
+use crate::caches::{ChildCaches, ChildStreams, namespaced_or_all};
+use crate::children::{self, Children};
+use crate::crd::{DeletionPolicy, TetrisApp, TetrisAppStatus};
+use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
+use crate::metrics::Metrics;
+use crate::status::{self, Problem};
+use crate::{Error, Result};
+
+/// What the controller needs to run.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    /// Only watch this namespace (all namespaces when `None`).
+    pub namespace: Option<String>,
+    /// How often every TetrisApp is reconciled even when nothing changed.
+    pub resync: Duration,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+    /// Reporting instance of Events (the operator's identity).
+    pub instance: String,
+}
+
+/// Shared state of all reconciles.
+pub struct Context {
+    client: Client,
+    recorder: Recorder,
+    caches: ChildCaches,
+    metrics: Arc<Metrics>,
+    resync: Duration,
+    /// Consecutive failures per app, for exponential backoff; a std Mutex because no await happens while it is held.
+    failures: Mutex<HashMap<ObjectRef<Guarded>, u32>>,
+}
+
+/// Runs the controller until `shutdown` completes.
+pub async fn run(
+    client: Client,
+    settings: ControllerSettings,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (caches, streams) = ChildCaches::watch(&client, settings.namespace.as_deref());
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter { controller: FIELD_MANAGER.to_owned(), instance: Some(settings.instance.clone()) },
+    );
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder,
+        caches,
+        metrics,
+        resync: settings.resync,
+        failures: Mutex::default(),
+    });
+
+    // A TetrisApp that does not deserialize (say, stored under an older schema) must not stop the
+    // watch of all the others: the guard turns it into a value the reconciler reports and skips.
+    let apps: Api<Guarded> = namespaced_or_all(&client, settings.namespace.as_deref());
+    let (reader, writer) = reflector::store();
+    let deleted_ctx = ctx.clone();
+    let app_stream = watcher(apps, watcher::Config::default())
+        .default_backoff()
+        .modify(|app| app.managed_fields_mut().clear())
+        .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(DeserializeGuard(Ok(app)))) = event {
+                tokio::spawn(app_deleted(deleted_ctx.clone(), app.clone()));
+            }
+        })
+        .applied_objects();
+
+    let ChildStreams { configmaps, deployments, services, ingresses, pvcs } = streams;
+    Controller::for_stream(app_stream, reader)
+        .owns_stream(configmaps)
+        .owns_stream(deployments)
+        .owns_stream(services)
+        .owns_stream(ingresses)
+        // Retained claims have no owner reference, so they map back to their app by label.
+        .watches_stream(pvcs, |pvc: PersistentVolumeClaim| {
+            let ns = pvc.namespace()?;
+            let name = pvc.labels().get(APP_LABEL)?.clone();
+            Some(ObjectRef::<Guarded>::new(&name).within(&ns))
+        })
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                // Object-level errors are already logged by the reconciler; these are watch hiccups.
+                tracing::debug!(error = %e, "controller event");
+            }
+        })
+        .await;
+}
+
+/// A TetrisApp as watched: either the object or why it could not be read.
+type Guarded = DeserializeGuard<TetrisApp>;
+
+/// One pass of the pipeline for one TetrisApp (or a report about one that cannot be read).
+async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    let _timer = ctx.metrics.reconcile_started();
+    match &guarded.0 {
+        Ok(app) => reconcile_app(app, &ctx).await,
+        Err(invalid) => {
+            unreadable(&ctx, invalid).await;
+            Ok(Action::await_change())
+        }
+    }
+}
+
+/// Logs and records an Event for a TetrisApp the operator cannot read, then leaves it alone.
+async fn unreadable(ctx: &Context, invalid: &InvalidObject) {
+    let meta = &invalid.metadata;
+    warn!(namespace = ?meta.namespace, name = ?meta.name, error = %invalid.error, "cannot read TetrisApp; skipping it");
+    ctx.metrics.reconcile_failed("unreadable");
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(format!("{}/v1alpha1", crate::crd::GROUP)),
+        kind: Some("TetrisApp".to_owned()),
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        ..Default::default()
+    };
+    let note = format!("the operator cannot read this TetrisApp and skips it: {}", invalid.error);
+    publish_ref(ctx, &reference, true, "UnreadableObject", note).await;
+}
+
+async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
+    if app.metadata.deletion_timestamp.is_some() {
+        // Owner references let the garbage collector remove the children.
+        return Ok(Action::await_change());
+    }
+    let parent = Parent::of(app)?;
+    debug!(namespace = %parent.namespace, name = %parent.name, generation = ?app.metadata.generation, "reconcile");
+    ctx.caches.ready().await;
+    debug!(namespace = %parent.namespace, name = %parent.name, "child caches ready");
+
+    let (live_deployment, problem, url) = match children::build(app, &parent)? {
+        Err(invalid) => (
+            ctx.caches.deployments.get(&child_ref(&parent, &parent.name)),
+            Some(Problem::InvalidSpec(invalid)),
+            None,
+        ),
+        Ok(desired) => match apply::apply(&ctx.applier(), &parent, &desired).await {
+            Ok(outcome) => {
+                if !outcome.created.is_empty() {
+                    created_event(ctx, &parent, &desired, &outcome.created).await;
+                }
+                (Some(outcome.deployment), None, Some(desired.url.clone()))
+            }
+            Err(e @ Error::Apply { .. }) if e.api_status().is_some_and(|s| rejected(s.code)) => {
+                let (kind, reason) = match &e {
+                    Error::Apply { kind, .. } => {
+                        (kind.as_str(), e.api_status().map(|s| s.message.as_str()).unwrap_or_default())
+                    }
+                    _ => ("child", ""),
+                };
+                let msg = format!("the API server rejected the {kind}: {reason}");
+                (
+                    ctx.caches.deployments.get(&child_ref(&parent, &parent.name)),
+                    Some(Problem::ApplyFailed(msg)),
+                    Some(desired.url.clone()),
+                )
+            }
+            Err(e) => return Err(e),
+        },
+    };
+
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let new = status::compute(app, &parent, live_deployment.as_deref(), problem.as_ref(), url, &now);
+    let old = app.status.clone().unwrap_or_default();
+    ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), Some(state_label(&new)));
+    if new != old {
+        write_status(ctx, &parent, &new).await?;
+        let ready = status::find(&new, status::READY).map(|c| c.reason.as_str()).unwrap_or_default();
+        info!(namespace = %parent.namespace, name = %parent.name, ready, version = ?new.version, "status changed");
+        for notice in status::notices(&old, &new) {
+            publish(ctx, app, notice.warning, notice.reason, notice.note).await;
+        }
+    }
+    if let Ok(mut failures) = ctx.failures.lock() {
+        failures.remove(&ObjectRef::<Guarded>::new(&parent.name).within(&parent.namespace));
+    }
+    Ok(match problem {
+        // Nothing will change until the spec (or the conflicting object) does.
+        Some(_) => Action::await_change(),
+        None => Action::requeue(ctx.resync),
+    })
+}
+
+fn state_label(s: &TetrisAppStatus) -> &'static str {
+    let is_true = |t| status::find(s, t).is_some_and(|c| c.status == "True");
+    if is_true(status::DEGRADED) {
+        "degraded"
+    } else if is_true(status::READY) {
+        "ready"
+    } else {
+        "progressing"
+    }
+}
+
+impl Context {
+    fn applier(&self) -> Applier<'_> {
+        Applier { client: &self.client, caches: &self.caches, metrics: &self.metrics }
+    }
+}
+
+/// One Event listing the children that had to be created (first reconcile, or deleted by someone).
+async fn created_event(ctx: &Context, parent: &Parent, desired: &Children, created: &[&str]) {
+    let mut note = format!("created {}", created.join(", "));
+    if desired.pvc.metadata.owner_references.is_none() {
+        note.push_str(&format!(
+            "; PersistentVolumeClaim {} is kept when the TetrisApp is deleted (deletionPolicy Retain)",
+            parent.pvc_name()
+        ));
+    }
+    info!(namespace = %parent.namespace, name = %parent.name, children = %created.join(","), "created children");
+    publish_ref(ctx, &TetrisAppRef(parent).object_ref(), false, "Created", note).await;
+}
+
+async fn write_status(ctx: &Context, parent: &Parent, status: &TetrisAppStatus) -> Result<()> {
+    let api: Api<TetrisApp> = Api::namespaced(ctx.client.clone(), &parent.namespace);
+    let body = serde_json::json!({
+        "apiVersion": format!("{}/v1alpha1", crate::crd::GROUP),
+        "kind": "TetrisApp",
+        "status": status,
+    });
+    ctx.metrics.wrote("TetrisApp/status");
+    api.patch_status(&parent.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
+        .await
+        .map_err(|source| Error::Status {
+            name: parent.name.clone(),
+            namespace: parent.namespace.clone(),
+            source: Box::new(source),
+        })?;
+    Ok(())
+}
+
+/// An object reference to a TetrisApp from its parent identity (also usable after it is deleted).
+struct TetrisAppRef<'a>(&'a Parent);
+
+impl TetrisAppRef<'_> {
+    fn object_ref(&self) -> k8s_openapi::api::core::v1::ObjectReference {
+        k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some(self.0.owner.api_version.clone()),
+            kind: Some(self.0.owner.kind.clone()),
+            name: Some(self.0.name.clone()),
+            namespace: Some(self.0.namespace.clone()),
+            uid: Some(self.0.owner.uid.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+async fn publish(ctx: &Context, app: &TetrisApp, warning: bool, reason: &str, note: String) {
+    publish_ref(ctx, &app.object_ref(&()), warning, reason, note).await;
+}
+
+/// Records an Event; failing to record one is logged, never fails the reconcile.
+async fn publish_ref(
+    ctx: &Context,
+    reference: &k8s_openapi::api::core::v1::ObjectReference,
+    warning: bool,
+    reason: &str,
+    note: String,
+) {
+    let event = Event {
+        type_: if warning { EventType::Warning } else { EventType::Normal },
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    ctx.metrics.wrote("Event");
+    if let Err(e) = ctx.recorder.publish(&event, reference).await {
+        warn!(error = %e, reason, "failed to record event");
+    }
+}
+
+/// A deleted TetrisApp whose claim is retained gets an Event saying where the scores are.
+async fn app_deleted(ctx: Arc<Context>, app: TetrisApp) {
+    let Ok(parent) = Parent::of(&app) else { return };
+    ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), None);
+    if app.spec.storage.deletion_policy != DeletionPolicy::Retain {
+        return;
+    }
+    let note = format!(
+        "TetrisApp deleted; PersistentVolumeClaim {} with the scoreboard was kept (deletionPolicy Retain). \
+         A TetrisApp with the same name adopts it again; delete it by hand to remove the scores.",
+        parent.pvc_name()
+    );
+    info!(namespace = %parent.namespace, name = %parent.name, pvc = %parent.pvc_name(), "retained scoreboard claim");
+    publish_ref(&ctx, &TetrisAppRef(&parent).object_ref(), false, "ScoreboardRetained", note).await;
+}
+
+/// Transient failures requeue with exponential backoff per app (1s doubling to 5 minutes).
+fn error_policy(app: Arc<Guarded>, error: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_failed(error.metric_label());
+    let attempts = match ctx.failures.lock() {
+        Ok(mut failures) => {
+            let n = failures.entry(ObjectRef::from_obj(app.as_ref())).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        }
+        Err(_) => 1,
+    };
+    let delay = Duration::from_secs(1u64 << attempts.min(9).saturating_sub(1)).min(Duration::from_secs(300));
+    warn!(
+        namespace = app.namespace().unwrap_or_default(),
+        name = app.name_any(),
+        error = %error,
+        cause = %error.root_cause(),
+        attempts,
+        retry_in_s = delay.as_secs(),
+        "reconcile failed"
+    );
+    Action::requeue(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_tetrisapp_becomes_a_reportable_value_not_a_watch_error() {
+        let json = serde_json::json!({
+            "apiVersion": "gameops.dev/v1alpha1", "kind": "TetrisApp",
+            "metadata": {"name": "old", "namespace": "games", "uid": "u1"},
+            "spec": {"version": "1.0.0", "replicas": "three", "storage": {"deletionPolicy": "Archive"}}
+        });
+        let guarded: Guarded = serde_json::from_value(json).expect("the guard itself always deserializes");
+        let invalid = guarded.0.expect_err("the object is not a TetrisApp");
+        assert_eq!(invalid.metadata.name.as_deref(), Some("old"));
+        assert_eq!(invalid.metadata.namespace.as_deref(), Some("games"));
+    }
+
+    #[test]
+    fn state_label_prefers_degraded_over_ready() {
+        let cond = |t: &str, s: &str| k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+            type_: t.into(),
+            status: s.into(),
+            reason: String::new(),
+            message: String::new(),
+            observed_generation: None,
+            last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        };
+        let mut s = TetrisAppStatus {
+            conditions: vec![cond("Ready", "True"), cond("Degraded", "False")],
+            ..Default::default()
+        };
+        assert_eq!(state_label(&s), "ready");
+        s.conditions[1].status = "True".into();
+        assert_eq!(state_label(&s), "degraded");
+        s.conditions.clear();
+        assert_eq!(state_label(&s), "progressing");
+    }
+}
