@@ -39,8 +39,11 @@ bench-game: setup
 bench-operator: setup
 	hack/bench-operator.sh
 
+# Regenerates the CRD and everything derived from it (the chart's copy, the spec reference).
 crds:
 	cargo run -q -p tetris-operator -- crd > crds/tetrisapps.gameops.dev.yaml
+	cp crds/tetrisapps.gameops.dev.yaml deploy/helm/tetris-operator/files/crds/
+	python3 hack/gen-spec-reference.py
 
 fmt:
 	cargo fmt --all

@@ -18,3 +18,5 @@ for tool in cargo go node; do
 done
 hack/control-plane/build.sh >/dev/null
 echo "[setup] control plane binaries: $(hack/control-plane/build.sh)"
+hack/tools/build.sh >/dev/null
+echo "[setup] helm and actionlint: $(hack/tools/build.sh)"

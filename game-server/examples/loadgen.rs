@@ -59,6 +59,9 @@ enum Cmd {
         concurrency: usize,
         #[arg(long, default_value_t = 20000)]
         count: usize,
+        /// Server pid: report its CPU time and run-queue wait during the run (from schedstat).
+        #[arg(long)]
+        pid: Option<u32>,
     },
     /// Many open WebSockets.
     Sockets {
@@ -76,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
         Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
-        Cmd::Submit { addr, concurrency, count } => submit(addr, concurrency, count).await,
+        Cmd::Submit { addr, concurrency, count, pid } => submit(addr, concurrency, count, pid).await,
         Cmd::Sockets { addr, pid, count } => sockets(addr, pid, count).await,
     }
 }
@@ -360,6 +363,10 @@ async fn relay(
         let (run1, wait1) = schedstat(pid)?;
         println!("relay_server_cpu_ms {}", (run1 - run0) / 1_000_000);
         println!("relay_server_runqueue_wait_ms {}", (wait1 - wait0) / 1_000_000);
+        // Every message the server relayed during the whole run (setup and warm-up included).
+        let relayed: u64 =
+            sent.iter().map(|c| c.iter().filter(|t| t.load(Ordering::Relaxed) > 0).count() as u64).sum();
+        println!("relay_server_cpu_us_per_msg {:.1}", (run1 - run0) as f64 / 1000.0 / relayed.max(1) as f64);
     }
     lat.sort_unstable();
     let offered = (n as u64) * u64::from(rate) * seconds;
@@ -373,7 +380,7 @@ async fn relay(
     Ok(())
 }
 
-async fn submit(addr: SocketAddr, concurrency: usize, count: usize) -> anyhow::Result<()> {
+async fn submit(addr: SocketAddr, concurrency: usize, count: usize, pid: Option<u32>) -> anyhow::Result<()> {
     anyhow::ensure!(count <= 200_000 && concurrency <= 1024, "bounded: count <= 200000, concurrency <= 1024");
     // Issue the games first (not measured).
     let mut http = Http::connect(addr).await?;
@@ -385,6 +392,7 @@ async fn submit(addr: SocketAddr, concurrency: usize, count: usize) -> anyhow::R
         games.push(id.to_owned());
     }
     let queue = Arc::new(std::sync::Mutex::new(games));
+    let sched_before = pid.map(schedstat).transpose()?;
     let started = Instant::now();
     let mut workers = Vec::new();
     for w in 0..concurrency {
@@ -411,6 +419,15 @@ async fn submit(addr: SocketAddr, concurrency: usize, count: usize) -> anyhow::R
         lat.extend(w.await??);
     }
     let elapsed = started.elapsed();
+    if let (Some(pid), Some((run0, wait0))) = (pid, sched_before) {
+        let (run1, wait1) = schedstat(pid)?;
+        println!("submit_server_cpu_ms {}", (run1 - run0) / 1_000_000);
+        println!("submit_server_runqueue_wait_ms {}", (wait1 - wait0) / 1_000_000);
+        println!(
+            "submit_server_cpu_us_per_submit {:.1}",
+            (run1 - run0) as f64 / 1000.0 / lat.len().max(1) as f64
+        );
+    }
     lat.sort_unstable();
     println!("submit_count {}", lat.len());
     println!("submit_concurrency {concurrency}");

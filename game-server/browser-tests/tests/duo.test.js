@@ -93,6 +93,10 @@ test('duo modern: room by code, line clear and garbage reach the opponent, mirro
   // Bob tops out by hard-dropping in the middle with the on-screen (touch) button; Alice wins.
   const hardDrop = bob.getByRole('button', { name: 'Hard drop' });
   assert.ok(await hardDrop.isVisible(), 'touch controls are shown at phone width');
+  const pad = await bob.getByRole('group', { name: 'Touch controls' }).boundingBox();
+  const ownBoard = await bob.locator('section[aria-label="Your board"] canvas.board').boundingBox();
+  assert.ok(pad.y + pad.height <= 844, `on a phone the pad is on screen without scrolling (bottom ${pad.y + pad.height})`);
+  assert.ok(ownBoard.y + ownBoard.height <= pad.y, 'own board above the pad');
   for (let i = 0; i < 60; i++) {
     const s = await snapshot(bob);
     if (s.me.over || s.phase === 'ended') break;

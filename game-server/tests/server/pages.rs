@@ -108,3 +108,17 @@ async fn router_answers_oneshot_requests_without_a_socket() {
         .expect("oneshot");
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn readyz_fails_when_the_scoreboard_cannot_write() {
+    let server = TestServer::start(|_| {}).await;
+    assert_eq!(server.get_json("/readyz").await.0, 200);
+    // Stop the writer thread: the database is no longer usable by this server.
+    server.state.scores.stop().await;
+    assert_eq!(server.get_json("/readyz").await, (503, serde_json::json!({"status": "database_unavailable"})));
+    // Liveness is unaffected, and a submit says why it cannot be stored.
+    assert_eq!(server.get_json("/healthz").await.0, 200);
+    let (game, _) = server.new_game(0).await;
+    let (status, body) = server.submit(&crate::support::plausible(&game, "ada", 10)).await;
+    assert_eq!((status, body["error"]["code"].clone()), (503, serde_json::json!("database_unavailable")));
+}

@@ -100,8 +100,9 @@ export function mountDuo(root, app) {
     const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
     const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leave }, 'Leave');
     m.info = h('p', { class: 'muted center', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
-    replaceChildren(root, m.info, h('div', { class: 'duo-boards' }, me.el, them.el), touchPad(m.controls, rules, () => requestPause(m)),
-      h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules)));
+    // One grid: side by side on wide screens; on phones own board, touch pad, then the opponent.
+    replaceChildren(root, m.info, h('div', { class: 'duo-layout' }, me.el, them.el,
+      touchPad(m.controls, rules, () => requestPause(m)), h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules))));
     me.attach();
     them.attach();
     match = m;

@@ -253,3 +253,65 @@ fn dry_run_apply(cluster: &local_cluster::LocalCluster, what: &str, yaml: &str) 
     assert!(out.status.success(), "the API server refused {what}:\n{stderr}");
     assert!(!stderr.contains("Warning"), "the API server warned about {what}:\n{stderr}");
 }
+
+#[test]
+fn helm_install_works_under_another_release_name_and_namespace() {
+    let cluster = local_cluster::shared();
+    let _logs = cluster.log_guard();
+    // The CRD belongs to the kustomize install in this cluster, so this release leaves it alone.
+    installed(cluster);
+    let namespace = cluster.namespace("helm-release");
+    cluster
+        .run_kubectl(&["label", "namespace", &namespace, "pod-security.kubernetes.io/enforce=restricted"])
+        .unwrap_or_else(|e| panic!("labelling {namespace}: {e}"));
+    let release = "games-operator";
+    let helm = || {
+        let mut command = Command::new(helm());
+        command.env("KUBECONFIG", cluster.kubeconfig()).args(["--namespace", &namespace]);
+        command
+    };
+    let mut install = helm();
+    install.args(["install", release]).arg(repo_root().join("deploy/helm/tetris-operator")).args([
+        "--set",
+        "crds.install=false",
+        "--wait",
+        "--timeout",
+        "3m",
+    ]);
+    deploy_tests::manifests::run(&mut install);
+
+    // Names follow the release; the binding points at this namespace's ServiceAccount.
+    let full_name = format!("{release}-tetris-operator");
+    let subjects = cluster
+        .run_kubectl(&[
+            "get",
+            "clusterrolebinding",
+            &full_name,
+            "-o",
+            "jsonpath={.subjects[0].namespace}/{.subjects[0].name}",
+        ])
+        .unwrap_or_else(|e| panic!("the release's ClusterRoleBinding: {e}"));
+    assert_eq!(subjects, format!("{namespace}/{full_name}"));
+    let ready = cluster
+        .run_kubectl(&[
+            "get",
+            "deployment",
+            &full_name,
+            "-n",
+            &namespace,
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+        ])
+        .unwrap_or_else(|e| panic!("the release's Deployment: {e}"));
+    assert_eq!(ready, "2", "helm install --wait returned before both replicas were ready");
+
+    let mut uninstall = helm();
+    uninstall.args(["uninstall", release, "--wait", "--timeout", "2m"]);
+    deploy_tests::manifests::run(&mut uninstall);
+    let left = cluster.run_kubectl(&["get", "clusterrole", &full_name]);
+    assert!(left.is_err(), "helm uninstall left the ClusterRole {full_name}");
+    // The shared CRD is untouched.
+    cluster
+        .run_kubectl(&["get", "crd", "tetrisapps.gameops.dev"])
+        .unwrap_or_else(|e| panic!("the CRD is gone after uninstalling a release that did not own it: {e}"));
+}

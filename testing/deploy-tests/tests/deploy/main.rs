@@ -2,7 +2,8 @@
 //! test here; each test that creates TetrisApps uses its own namespace).
 //!
 //! - `install_paths`: `kubectl apply -k deploy/` and `helm template | kubectl apply --server-side`
-//!   both succeed and install the same objects.
+//!   both succeed and install the same objects; the optional parts render accepted objects; a real
+//!   `helm install` under another release name and namespace works and uninstalls cleanly.
 //! - `service_account`: the operator binary, authenticated as the ServiceAccount from `deploy/`,
 //!   reconciles the minimal example to Ready (the RBAC is sufficient), and `kubectl auth can-i`
 //!   shows what that identity cannot do (the RBAC is least).
