@@ -76,7 +76,11 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().cmd {
+    let cli = Cli::parse();
+    if let Cmd::Relay { addr, .. } | Cmd::Submit { addr, .. } | Cmd::Sockets { addr, .. } = &cli.cmd {
+        anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
+    }
+    match cli.cmd {
         Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
         Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
         Cmd::Submit { addr, concurrency, count, pid } => submit(addr, concurrency, count, pid).await,

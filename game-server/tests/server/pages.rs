@@ -115,7 +115,10 @@ async fn readyz_fails_when_the_scoreboard_cannot_write() {
     assert_eq!(server.get_json("/readyz").await.0, 200);
     // Stop the writer thread: the database is no longer usable by this server.
     server.state.scores.stop().await;
-    assert_eq!(server.get_json("/readyz").await, (503, serde_json::json!({"status": "database_unavailable"})));
+    assert_eq!(
+        server.get_json("/readyz").await,
+        (503, serde_json::json!({"status": "database_unavailable"}))
+    );
     // Liveness is unaffected, and a submit says why it cannot be stored.
     assert_eq!(server.get_json("/healthz").await.0, 200);
     let (game, _) = server.new_game(0).await;
