@@ -178,6 +178,11 @@ impl Hub {
     /// room, which also enters the quick-match queue).
     pub fn create_room(&self, first: Seat, start_level: u8, public: bool) -> Result<Arc<Room>, Refusal> {
         let mut reg = self.registry();
+        // Checked under the registry lock: `start_drain` sets the flag before it lists the rooms
+        // under this lock, so a room is either refused here or seen (and closed) by the drain.
+        if self.is_draining() {
+            return Err(Refusal::new("draining", "the server is restarting; no new rooms"));
+        }
         if reg.rooms.len() >= self.cfg.max_rooms {
             self.metrics.error("room_limit");
             return Err(Refusal::new("room_limit", "all rooms are taken; try again later"));
@@ -224,9 +229,23 @@ impl Hub {
         }
     }
 
-    /// Remembers `token` for `seat` of `room`.
+    /// Remembers `token` for `seat` of `room`, unless the room has closed already.
+    ///
+    /// `Room::join` calls this after releasing the room lock (the lock order is registry, then room),
+    /// so the room may have closed and been forgotten in between; inserting then would keep the
+    /// token, and the room through it, in the registry forever. The check happens under the registry
+    /// lock, and a room is marked closed before `forget_room` takes that lock, so either this sees the
+    /// room closed or `forget_room` runs after it and removes the token.
     pub fn add_token(&self, token: String, room: &Arc<Room>, seat: u8) {
-        self.registry().tokens.insert(token, (room.clone(), seat));
+        let mut reg = self.registry();
+        if !room.is_closed() {
+            reg.tokens.insert(token, (room.clone(), seat));
+        }
+    }
+
+    /// Resume tokens held now (bounded by two per open room).
+    pub fn tokens(&self) -> usize {
+        self.registry().tokens.len()
     }
 
     /// The room and seat a resume token belongs to.
@@ -338,4 +357,48 @@ pub fn random_token() -> String {
 pub fn normalize_code(code: &str) -> Option<String> {
     let code = code.trim().to_ascii_uppercase();
     (code.len() == CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoreboard::Boards;
+
+    fn hub() -> Hub {
+        let (_tx, boards) = watch::channel(Arc::new(Boards::new(Vec::new(), Vec::new())));
+        Hub::new(
+            HubConfig::from(&GameConfig::default()),
+            Arc::new(Metrics::new()),
+            Arc::new(Tickets::new([1; crate::games::KEY_BYTES])),
+            boards,
+        )
+    }
+
+    /// Regression: `Room::join` registers the joiner's token after releasing the room lock; when the
+    /// room closed in that gap (the creator left), the token was inserted after `forget_room` had run
+    /// and stayed in the registry for good, keeping the closed room alive with it.
+    #[test]
+    fn a_token_for_a_room_that_closed_meanwhile_is_not_kept() {
+        let hub = hub();
+        let creator = Arc::new(Conn::new(1));
+        let room = hub.create_room(Seat::new("ada".into(), creator), 0, false).expect("room");
+        assert_eq!(hub.tokens(), 1);
+        room.leave(&hub, 0, 1).expect("creator leaves");
+        assert_eq!(hub.tokens(), 0);
+        hub.add_token("late".into(), &room, 1);
+        assert_eq!(hub.tokens(), 0, "a closed room's token must not be registered");
+        assert!(hub.lookup_token("late").is_none());
+    }
+
+    /// Regression: the draining check happened only in the session, before `create_room` took the
+    /// registry lock, so a room created while `start_drain` ran was missed by it and kept waiting
+    /// for an opponent who could no longer join until the drain limit.
+    #[test]
+    fn no_room_is_created_once_the_drain_started() {
+        let hub = hub();
+        hub.start_drain();
+        let refused = hub.create_room(Seat::new("ada".into(), Arc::new(Conn::new(1))), 0, true);
+        assert_eq!(refused.err().map(|r| r.code), Some("draining"));
+        assert_eq!(hub.tokens(), 0);
+    }
 }

@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::Admission;
+use crate::metrics::Metrics;
 use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, Conn};
 use crate::protocol::{MAX_MESSAGE_BYTES, ServerMsg, parse};
 use crate::session::Session;
@@ -13,8 +14,8 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{SplitSink, SplitStream};
-use futures::{SinkExt, StreamExt};
+use futures::stream::SplitStream;
+use futures::{Sink, SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -82,7 +83,7 @@ async fn serve_socket(app: AppState, socket: WebSocket, admission: Admission) {
     let conn = Arc::new(Conn::new(hub.next_id()));
     hub.register(conn.clone());
     let (sink, stream) = socket.split();
-    let send_task = tokio::spawn(send_loop(sink, conn.clone(), app.clone()));
+    let send_task = tokio::spawn(send_loop(sink, conn.clone(), app.metrics.clone()));
     let mut session = Session::new(hub, conn.clone());
     receive_loop(stream, &mut session, &conn, &app).await;
     session.disconnected();
@@ -169,7 +170,16 @@ fn refuse(conn: &Conn, app: &AppState, code: &'static str, message: &str, refere
 /// Most messages written before one flush.
 const WRITE_BATCH: usize = 64;
 
-async fn send_loop(mut sink: SplitSink<WebSocket, Message>, conn: Arc<Conn>, app: AppState) {
+/// Drains `conn`'s outbox into `sink` (generic so tests can use a sink that never becomes ready).
+///
+/// Every write, including `feed` (which waits for the previous frame to flush when the socket's
+/// buffers are full) and pings, runs under [`WRITE_TIMEOUT`]: a client that stops reading must not
+/// hold this task, its connection slot and its socket forever, since the idle check runs in this
+/// loop too.
+async fn send_loop<S>(mut sink: S, conn: Arc<Conn>, metrics: Arc<Metrics>)
+where
+    S: Sink<Message> + Unpin,
+{
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut batch = Vec::new();
@@ -178,12 +188,15 @@ async fn send_loop(mut sink: SplitSink<WebSocket, Message>, conn: Arc<Conn>, app
         if !batch.is_empty() {
             // Write everything taken, then flush once: one syscall for a burst.
             let sent = batch.len() as u64;
-            let mut ok = true;
-            for text in batch.drain(..) {
-                ok = ok && sink.feed(Message::Text(text)).await.is_ok();
-            }
-            let flushed = ok && matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await, Ok(Ok(())));
-            app.metrics.messages_out(sent);
+            let write = async {
+                for text in batch.drain(..) {
+                    sink.feed(Message::Text(text)).await?;
+                }
+                sink.flush().await
+            };
+            let flushed = matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())));
+            batch.clear();
+            metrics.messages_out(sent);
             if !flushed {
                 conn.close((CLOSE_NORMAL, "write failed"));
                 return;
@@ -200,7 +213,8 @@ async fn send_loop(mut sink: SplitSink<WebSocket, Message>, conn: Arc<Conn>, app
                     conn.close((CLOSE_NORMAL, "idle timeout"));
                     continue;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                let pinged = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Ping(Default::default()))).await;
+                if !matches!(pinged, Ok(Ok(()))) {
                     conn.close((CLOSE_NORMAL, "write failed"));
                     return;
                 }
@@ -265,6 +279,55 @@ mod tests {
         assert!(!origin_allowed(&headers(Some("https://evil.example"), "game.example"), &[]));
         assert!(!origin_allowed(&headers(Some("http://game.example.evil"), "game.example"), &[]));
         assert!(!origin_allowed(&headers(Some("null"), "game.example"), &[]));
+    }
+
+    /// A socket whose peer never reads: once its buffers are full, no write ever completes.
+    struct NeverReady;
+
+    impl Sink<Message> for NeverReady {
+        type Error = axum::Error;
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Pending
+        }
+        fn start_send(self: std::pin::Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Pending
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    /// Regression: `feed` and the ping were awaited without a timeout, so a client that stopped
+    /// reading pinned its send task (and with it the idle timeout, the socket and the connection
+    /// slot) forever; only the final flush was bounded.
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_never_reads_cannot_pin_the_send_task() {
+        // Messages queued: the write of the batch gives up.
+        let conn = Arc::new(Conn::new(1));
+        conn.send(Utf8Bytes::from_static("{}"));
+        let task = tokio::spawn(send_loop(NeverReady, conn.clone(), Arc::new(Metrics::new())));
+        tokio::time::timeout(WRITE_TIMEOUT * 3, task).await.expect("send task ends").expect("join");
+        assert_eq!(conn.close_reason(), Some((CLOSE_NORMAL, "write failed")));
+        // Nothing queued: the ping gives up.
+        let conn = Arc::new(Conn::new(2));
+        let task = tokio::spawn(send_loop(NeverReady, conn.clone(), Arc::new(Metrics::new())));
+        tokio::time::timeout(PING_INTERVAL + WRITE_TIMEOUT * 3, task)
+            .await
+            .expect("send task ends")
+            .expect("join");
+        assert_eq!(conn.close_reason(), Some((CLOSE_NORMAL, "write failed")));
     }
 
     #[test]

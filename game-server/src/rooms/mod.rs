@@ -153,6 +153,11 @@ impl Room {
         g.phase == Phase::Waiting && g.seats[1].is_none()
     }
 
+    /// Whether the room has closed (only stale references remain).
+    pub fn is_closed(&self) -> bool {
+        self.lock().phase == Phase::Closed
+    }
+
     /// Whether connection `conn_id` still holds `seat` of an open room.
     pub fn holds(&self, seat: u8, conn_id: u64) -> bool {
         let g = self.lock();

@@ -189,11 +189,7 @@ impl Scoreboard {
     /// handle and the ticket-signing key stored in the database.
     pub fn open(path: &Path, size: u16) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
         let err = |source| OpenError { path: path.to_owned(), source };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        let conn = open_writer(path).map_err(err)?;
         let key = load_key(&conn).map_err(err)?;
         let size = usize::from(size);
         let boards = Boards::new(
@@ -269,6 +265,16 @@ impl Scoreboard {
     }
 }
 
+/// The writer's connection: WAL, `synchronous=FULL` (see "Durability" above), schema in place.
+fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
 fn load_key(conn: &Connection) -> rusqlite::Result<[u8; KEY_BYTES]> {
     let fresh: [u8; KEY_BYTES] = rand::random();
     // INSERT OR IGNORE then SELECT: replicas that start together all end up with the first key.
@@ -293,4 +299,34 @@ pub(crate) fn top(conn: &Connection, mode: Mode, size: usize) -> rusqlite::Resul
         out.push(Entry { rank: i as u32 + 1, name, score, lines, level });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Acknowledged means kept" rests on these two settings of the connection that commits scores;
+    /// a SIGKILL test cannot tell FULL from NORMAL (only power loss can), so they are checked here.
+    #[test]
+    fn the_writer_commits_in_wal_mode_with_synchronous_full() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = open_writer(&dir.path().join("s.db")).expect("open");
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("journal_mode");
+        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).expect("synchronous");
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
+    }
+
+    /// Regression: the writer dropped its receiver only after answering `Stop`, so a readiness check
+    /// right after `stop()` could still find the channel open and report the database usable.
+    #[tokio::test]
+    async fn a_stopped_scoreboard_is_unusable_as_soon_as_stop_returns() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // The race needed the writer thread to be slower than this task; a few rounds make that likely.
+        for round in 0..20 {
+            let (board, _) = Scoreboard::open(&dir.path().join("s.db"), 10).expect("open");
+            assert!(board.is_usable().await);
+            board.stop().await;
+            assert!(!board.is_usable().await, "usable after stop (round {round})");
+        }
+    }
 }

@@ -39,6 +39,10 @@ impl Writer {
                 self.write(&mut batch);
             }
             if let Some(done) = stop {
+                // Closed before answering: once `stop` returns, `is_usable` must already see the
+                // writer as gone (a receiver dropped only when this function returns would race it).
+                // Anything still queued is dropped unanswered, which its sender reports as unavailable.
+                rx.close();
                 if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
                     tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
                 }
