@@ -77,7 +77,11 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => {
             telemetry::init(args.log_format, &args.log_level).map_err(anyhow::Error::msg)?;
-            tokio::runtime::Runtime::new().context("failed to start the async runtime")?.block_on(run(args))
+            let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+            let result = runtime.block_on(run(args));
+            // Tasks still blocked on an unreachable API server must not keep the process alive.
+            runtime.shutdown_timeout(Duration::from_secs(5));
+            result
         }
     }
 }

@@ -10,7 +10,7 @@ use futures::future::{BoxFuture, Shared};
 use kube::Client;
 use kube::api::{Api, ListParams};
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::controller::{self, ControllerSettings};
 use crate::crd::TetrisApp;
@@ -18,6 +18,9 @@ use crate::leader::{LeaderElector, LeaseSettings};
 use crate::metrics::Metrics;
 use crate::server::{self, ProbeState};
 use crate::{Error, Result};
+
+/// How long running reconciles may take to finish after a shutdown request.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Everything `run` needs besides the client.
 #[derive(Debug, Clone)]
@@ -87,7 +90,10 @@ impl Operator {
     }
 
     async fn run_inner(self, shutdown: Shared<BoxFuture<'static, ()>>) -> Result<()> {
-        check_crd(&self.client, self.settings.controller.namespace.as_deref()).await?;
+        tokio::select! {
+            checked = check_crd(&self.client, self.settings.controller.namespace.as_deref()) => checked?,
+            _ = shutdown.clone() => return Ok(()),
+        }
         self.ready.store(true, Ordering::Relaxed);
 
         let mut elector =
@@ -109,6 +115,22 @@ impl Operator {
             self.metrics.clone(),
             shutdown.clone(),
         );
+        // Graceful shutdown lets running reconciles finish, but a reconcile stuck on an API server
+        // that went away must not keep the process (and, with leader election, the Lease) forever.
+        let grace = async {
+            shutdown.clone().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            warn!(
+                seconds = SHUTDOWN_GRACE.as_secs(),
+                "reconciles still running after the shutdown grace period; stopping them"
+            );
+        };
+        let controller = async {
+            tokio::select! {
+                _ = controller => {}
+                _ = grace => {}
+            }
+        };
 
         let result = match elector.as_mut() {
             None => {

@@ -172,3 +172,29 @@ async fn deletion_keeps_the_claim_under_retain_and_removes_it_under_delete() {
     assert_eq!(pvcs.get("keep-data").await.expect("claim").uid(), kept.uid(), "same claim, same scores");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_follows_spec_ingress_and_is_removed_when_unset() {
+    let env = TestEnv::start("ingress", RESYNC).await;
+    let _logs = env.cluster.log_guard();
+    env.apply_app(
+        "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: web\nspec:\n  version: 1.0.0\n  ingress:\n    host: tetris.example.com\n    className: nginx\n    tls:\n      secretName: web-tls\n",
+    )
+    .await;
+    let app = env.wait_ready("web").await;
+    assert_eq!(app.status.and_then(|s| s.url).as_deref(), Some("https://tetris.example.com/"));
+    let ingresses = env.api::<k8s_openapi::api::networking::v1::Ingress>();
+    let ing = ingresses.get("web").await.expect("Ingress");
+    let spec = ing.spec.expect("spec");
+    assert_eq!(spec.ingress_class_name.as_deref(), Some("nginx"));
+    assert_eq!(spec.tls.expect("tls")[0].secret_name.as_deref(), Some("web-tls"));
+
+    env.patch_spec("web", serde_json::json!({"ingress": null})).await;
+    wait_for("Ingress removed once spec.ingress is unset", || async {
+        ingresses.get_opt("web").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let app = env.wait_ready("web").await;
+    assert_eq!(app.status.and_then(|s| s.url), Some(format!("http://web.{}.svc/", env.ns)));
+    env.stop().await;
+}

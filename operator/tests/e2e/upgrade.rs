@@ -104,3 +104,31 @@ async fn game_setting_change_updates_the_configmap_and_rolls_the_pods() {
     assert_eq!(annotations.get(CONFIG_HASH_ANNOTATION), Some(&new_hash));
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_past_its_progress_deadline_is_degraded_with_an_event_until_fixed() {
+    let env = TestEnv::start("stuck", RESYNC).await;
+    let _logs = env.cluster.log_guard();
+    // No node has this label, so the pod stays Pending and the Deployment misses its deadline.
+    env.apply_app(
+        "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: stuck\nspec:\n  version: 1.0.0\n  pod:\n    nodeSelector:\n      tetris-test/nowhere: \"true\"\n  upgrade:\n    progressDeadlineSeconds: 30\n",
+    )
+    .await;
+    let apps = env.apps();
+    let app = wait_for("Degraded=True ProgressDeadlineExceeded", || async {
+        let app = apps.get("stuck").await.ok()?;
+        let c = condition(&app, "Degraded")?;
+        (c.status == "True" && c.reason == "ProgressDeadlineExceeded").then_some(app)
+    })
+    .await;
+    assert_eq!(condition(&app, "Ready").map(|c| c.reason.as_str()), Some("ProgressDeadlineExceeded"));
+    assert_eq!(app.status.as_ref().and_then(|s| s.version.clone()), None, "never rolled out");
+    wait_for("RolloutStuck Warning event", || async {
+        event_reasons(&env, "stuck").await.iter().any(|r| r == "RolloutStuck").then_some(())
+    })
+    .await;
+    env.patch_spec("stuck", json!({"pod": {"nodeSelector": null}})).await;
+    let app = env.wait_ready("stuck").await;
+    assert_eq!(condition(&app, "Degraded").map(|c| c.status.as_str()), Some("False"));
+    env.stop().await;
+}
