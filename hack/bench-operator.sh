@@ -19,9 +19,8 @@ work=$(mktemp -d)
 out_md="$root/operator/BENCHMARKS.md"
 cmdline="hack/bench-operator.sh${BENCH_SIZES:+ (BENCH_SIZES=\"$BENCH_SIZES\")}"
 
-cluster_pid="" operator_pid="" heartbeat_pid=""
+cluster_pid="" operator_pid=""
 cleanup() {
-  [[ -n $heartbeat_pid ]] && kill "$heartbeat_pid" 2>/dev/null || true
   [[ -n $operator_pid ]] && kill "$operator_pid" 2>/dev/null || true
   [[ -n $cluster_pid ]] && kill "$cluster_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -31,7 +30,7 @@ trap cleanup EXIT
 
 echo "== building release binaries" >&2
 (cd "$root" && cargo build --release -q -p tetris-operator -p local-cluster)
-bin=$root/target/release
+bin=${CARGO_TARGET_DIR:-$root/target}/release
 
 echo "== starting the local control plane" >&2
 # 250 pods fit on one fake node; 4 nodes hold every pod of the 100 and 500 runs.
@@ -48,20 +47,6 @@ kubectl=$(sed -n 's/^kubectl: //p' "$work/cluster.log")
 export KUBECONFIG=$work/kubeconfig
 audit=$cluster_dir/audit.log
 
-# Node Lease heartbeats for the fake nodes: the harness's kwok does not renew them, and without a
-# heartbeat the node lifecycle controller marks the nodes NotReady after its grace period, which
-# turns every pod's Ready condition False for good (kwok only readies Pending pods).
-(
-  while :; do
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
-    for node in $("$kubectl" get nodes -o jsonpath='{.items[*].metadata.name}'); do
-      printf 'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: %s\n  namespace: kube-node-lease\nspec:\n  holderIdentity: %s\n  leaseDurationSeconds: 40\n  renewTime: "%s"\n' \
-        "$node" "$node" "$now" | "$kubectl" apply --server-side --field-manager=bench-heartbeat -f - >/dev/null 2>&1 || true
-    done
-    sleep 10
-  done
-) &
-heartbeat_pid=$!
 
 "$kubectl" apply --server-side -f "$root/crds/tetrisapps.gameops.dev.yaml" >/dev/null
 "$kubectl" wait --for=condition=Established crd/tetrisapps.gameops.dev --timeout=60s >/dev/null

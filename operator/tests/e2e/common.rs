@@ -37,31 +37,8 @@ pub fn cluster() -> &'static LocalCluster {
                 "--timeout=60s",
             ])
             .expect("CRD established");
-        std::thread::spawn(|| node_heartbeats(local_cluster::shared()));
     });
     cluster
-}
-
-/// Renews a node Lease for every kwok node every 10 seconds.
-///
-/// Works around the harness's kwok not maintaining node Leases (its heartbeat stage expects
-/// `--node-lease-duration-seconds`): without a heartbeat the node lifecycle controller marks the
-/// nodes NotReady after the grace period, which turns every pod's Ready condition False, and kwok
-/// only readies Pending pods, so they would stay not-ready. Remove once the harness renews leases.
-fn node_heartbeats(cluster: &'static LocalCluster) {
-    loop {
-        let nodes = cluster
-            .run_kubectl(&["get", "nodes", "-l", "type=kwok", "-o", "jsonpath={.items[*].metadata.name}"])
-            .unwrap_or_default();
-        let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        for node in nodes.split_whitespace() {
-            let lease = format!(
-                "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: {node}\n  namespace: kube-node-lease\nspec:\n  holderIdentity: {node}\n  leaseDurationSeconds: 40\n  renewTime: \"{now}\"\n"
-            );
-            let _ = cluster.kubectl_apply(&lease);
-        }
-        std::thread::sleep(Duration::from_secs(10));
-    }
 }
 
 /// A path relative to the repository root.

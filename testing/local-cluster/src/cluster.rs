@@ -220,6 +220,9 @@ impl LocalCluster {
             format!("--server-address=127.0.0.1:{kwok_port}"),
             "--node-ip=127.0.0.1".into(),
             "--cidr=10.244.0.0/16".into(),
+            // Without a lease duration kwok renews no node Lease; the node lifecycle controller then
+            // marks every node NotReady after its grace period and every pod not-ready with it.
+            "--node-lease-duration-seconds=40".into(),
         ];
         let stages = self.bin.join("kwok-stages");
         let mut files: Vec<PathBuf> = std::fs::read_dir(&stages)

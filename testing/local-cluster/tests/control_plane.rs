@@ -191,3 +191,21 @@ fn dropping_a_cluster_stops_its_components_at_once() {
     let left = processes_under(&dir, true);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Regression: kwok started without `--node-lease-duration-seconds` renewed no node Lease, so the
+/// node lifecycle controller marked every node NotReady ~50 s after start and every pod not-ready.
+#[tokio::test]
+async fn kwok_renews_node_leases() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let cluster = local_cluster::shared();
+    let leases: Api<Lease> = Api::namespaced(cluster.client().await, "kube-node-lease");
+    let renew_time = || async {
+        let lease = leases.get_opt("kwok-node-0").await.ok().flatten()?;
+        lease.spec?.renew_time
+    };
+    let first = eventually("node lease exists", Duration::from_secs(60), renew_time).await;
+    eventually("node lease renewed", Duration::from_secs(60), || async {
+        renew_time().await.filter(|t| *t != first).map(|_| ())
+    })
+    .await;
+}
