@@ -226,34 +226,9 @@ pub async fn event_reasons(env: &TestEnv, name: &str) -> Vec<String> {
 /// Creates a fake node with a taint and a label of its own, so only the pods of the test that
 /// asks for it (by toleration and node selector) land there and other tests' pods never do.
 pub fn dedicated_node(name: &str, group: &str) {
-    let yaml = format!(
-        r#"apiVersion: v1
-kind: Node
-metadata:
-  name: {name}
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    kubernetes.io/hostname: {name}
-    kubernetes.io/os: linux
-    type: kwok
-    tetris-test/group: {group}
-spec:
-  taints:
-  - key: tetris-test/group
-    value: {group}
-    effect: NoSchedule
-status:
-  capacity: {{cpu: "32", memory: 256Gi, pods: "250"}}
-  allocatable: {{cpu: "32", memory: 256Gi, pods: "250"}}
-"#
-    );
-    let cluster = cluster();
-    cluster.kubectl_apply(&yaml).unwrap_or_else(|e| panic!("creating node {name}: {e}"));
-    cluster
-        .run_kubectl(&["wait", "--for=condition=Ready", &format!("node/{name}"), "--timeout=60s"])
-        .unwrap_or_else(|e| panic!("node {name} Ready: {e}"));
+    cluster()
+        .add_dedicated_node(name, "tetris-test/group", group)
+        .unwrap_or_else(|e| panic!("creating node {name}: {e}"));
 }
 
 /// The spec fragment that places an app's pods on the dedicated nodes of `group`.

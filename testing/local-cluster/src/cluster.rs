@@ -237,7 +237,17 @@ impl LocalCluster {
 
     /// Creates a fake node managed by kwok and waits until it is Ready.
     pub fn add_node(&self, name: &str) -> Result<()> {
-        self.kubectl_apply(&node_yaml(name))?;
+        self.create_node(name, None)
+    }
+
+    /// Creates a fake node labelled `key=value` and tainted `key=value:NoSchedule`, so that only pods
+    /// that select and tolerate it land there (a test's private node in a shared cluster).
+    pub fn add_dedicated_node(&self, name: &str, key: &str, value: &str) -> Result<()> {
+        self.create_node(name, Some((key, value)))
+    }
+
+    fn create_node(&self, name: &str, dedicated: Option<(&str, &str)>) -> Result<()> {
+        self.kubectl_apply(&node_yaml(name, dedicated))?;
         wait_for(&format!("node {name} Ready"), &self.dir, NODE_TIMEOUT, POLL, || {
             self.components.check_alive()?;
             let out = self
@@ -514,7 +524,14 @@ fn storage_class_yaml() -> String {
         .into()
 }
 
-fn node_yaml(name: &str) -> String {
+fn node_yaml(name: &str, dedicated: Option<(&str, &str)>) -> String {
+    let (label, taint) = match dedicated {
+        Some((key, value)) => (
+            format!("\n    {key}: {value}"),
+            format!("spec:\n  taints:\n  - {{key: {key}, value: {value}, effect: NoSchedule}}\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
         r#"apiVersion: v1
 kind: Node
@@ -527,8 +544,8 @@ metadata:
     kubernetes.io/hostname: {name}
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
-    type: kwok
-status:
+    type: kwok{label}
+{taint}status:
   capacity: {{cpu: "32", memory: 256Gi, pods: "250", ephemeral-storage: 1Ti}}
   allocatable: {{cpu: "32", memory: 256Gi, pods: "250", ephemeral-storage: 1Ti}}
   nodeInfo:
