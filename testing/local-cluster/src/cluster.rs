@@ -194,6 +194,10 @@ impl LocalCluster {
             "--use-service-account-credentials=false".into(),
             // No cloud, no pod network: the controllers that would manage them only log errors.
             "--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller".into(),
+            // The default client rate limit (20 QPS) would make the controller-manager, not the
+            // system under test, the bottleneck of any test or benchmark with many objects.
+            "--kube-api-qps=500".into(),
+            "--kube-api-burst=1000".into(),
             "--concurrent-deployment-syncs=10".into(),
             "--concurrent-replicaset-syncs=10".into(),
         ];
@@ -209,6 +213,8 @@ impl LocalCluster {
             format!("--kubeconfig={}", sched.display()),
             "--leader-elect=false".into(),
             "--secure-port=0".into(),
+            "--kube-api-qps=500".into(),
+            "--kube-api-burst=1000".into(),
         ];
         self.components.spawn(&self.dir, "kube-scheduler", &self.bin.join("kube-scheduler"), &args)?;
 
