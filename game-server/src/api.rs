@@ -21,6 +21,27 @@ use serde::{Deserialize, Serialize};
 pub const MAX_SCORE_BODY: usize = 256 * 1024;
 /// Largest body of any other request.
 pub const MAX_BODY: usize = 4 * 1024;
+/// Score submissions served at once; more are refused with 503 `busy` before their body is read.
+/// With [`MAX_SCORE_BODY`] this bounds the memory bodies can hold to 64 MiB.
+pub const MAX_SUBMITS_IN_FLIGHT: usize = 256;
+
+/// Middleware on `POST /api/scores`: takes a permit or refuses at once (a client retries; waiting
+/// here would hold the body it is sending).
+pub async fn limit_submits(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = state.submit_permits.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many scores are being submitted right now; retry in a moment",
+        )
+        .into_response();
+    };
+    next.run(request).await
+}
 /// Longest input log, in characters.
 pub const MAX_INPUT_LOG_CHARS: usize = 200_000;
 /// Longest game id accepted before it is even looked at.

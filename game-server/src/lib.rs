@@ -45,6 +45,7 @@ pub mod ws;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -85,6 +86,9 @@ pub struct Shared {
     pub config_json: Bytes,
     /// `GET /version` body, rendered once.
     pub version_json: Bytes,
+    /// Permits for score submissions in flight ([`api::MAX_SUBMITS_IN_FLIGHT`]): each may carry a
+    /// 256 KiB body, so without a bound a stalled disk would let waiting bodies grow without limit.
+    pub submit_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -155,6 +159,7 @@ impl AppState {
             metrics,
             config_json,
             version_json,
+            submit_permits: Arc::new(tokio::sync::Semaphore::new(api::MAX_SUBMITS_IN_FLIGHT)),
         })))
     }
 }
@@ -170,7 +175,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/games", post(api::issue_game))
         .route(
             "/api/scores",
-            get(api::top).post(api::submit).layer(DefaultBodyLimit::max(api::MAX_SCORE_BODY)),
+            get(api::top)
+                .post(
+                    api::submit
+                        .layer(axum::middleware::from_fn_with_state(state.clone(), api::limit_submits)),
+                )
+                .layer(DefaultBodyLimit::max(api::MAX_SCORE_BODY)),
         )
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(ops::healthz))

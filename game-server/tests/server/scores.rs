@@ -238,3 +238,39 @@ async fn duo_tickets_go_to_the_duo_board() {
     assert_eq!(boards["duo"][0]["name"], "ada");
     assert_eq!(boards["solo"], json!([]));
 }
+
+/// Submissions in flight are bounded: each may carry a 256 KiB body, so a flood of slow uploads
+/// must be refused rather than buffered. Holds every permit with uploads that never finish their
+/// body, sees a complete submit refused with 503 `busy`, then sees it accepted once they are gone.
+#[tokio::test]
+async fn submissions_in_flight_are_bounded_and_excess_is_refused_as_busy() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start(|_| {}).await;
+    let mut stalled = Vec::new();
+    for _ in 0..tetris_game_server::api::MAX_SUBMITS_IN_FLIGHT {
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+        let head = "POST /api/scores HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+        s.write_all(head.as_bytes()).await.expect("write head");
+        stalled.push(s);
+    }
+    let deadline = std::time::Instant::now() + crate::support::WAIT;
+    while server.state.submit_permits.available_permits() > 0 {
+        assert!(std::time::Instant::now() < deadline, "stalled uploads never reached the handler");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (game, _) = server.new_game(0).await;
+    let body = plausible(&game, "ada", 4200);
+    let (status, refused) = server.submit(&body).await;
+    assert_eq!(status, 503, "a complete submit was served while every permit was held: {refused}");
+    assert_eq!(refused["error"]["code"], "busy", "{refused}");
+    drop(stalled);
+    loop {
+        let (status, reply) = server.submit(&body).await;
+        if status == 201 {
+            break;
+        }
+        assert_eq!(status, 503, "{reply}");
+        assert!(std::time::Instant::now() < deadline, "permits never came back");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
