@@ -32,29 +32,12 @@ impl Pki {
             source,
         })?;
         let pki = Pki { dir: dir.to_owned() };
-        openssl(
+        new_cert(
             dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.crt",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=local-cluster-ca",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
+            "ca",
+            "/CN=local-cluster-ca",
+            None,
+            &["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign"],
         )?;
         pki.sign(
             "apiserver",
@@ -106,37 +89,47 @@ impl Pki {
     }
 
     fn sign(&self, name: &str, subject: &str, extensions: &[&str]) -> Result<()> {
-        let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
-        let mut args = vec![
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-            "-days",
-            "2",
-            "-subj",
-            subject,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            // Without this, openssl's default config would mark every leaf as a CA.
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ];
-        for ext in extensions {
-            args.push("-addext");
-            args.push(ext);
-        }
-        openssl(&self.dir, &args)
+        // Without basicConstraints CA:FALSE, openssl's default config would mark every leaf as a CA.
+        let mut all = vec!["basicConstraints=critical,CA:FALSE"];
+        all.extend_from_slice(extensions);
+        new_cert(&self.dir, name, subject, Some(("ca.crt", "ca.key")), &all)
     }
+}
+
+/// Writes `<name>.key` (a new P-256 key) and `<name>.crt` in `dir`: self-signed when `issuer` is
+/// `None`, else signed by the issuer's (certificate, key) files.
+fn new_cert(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    issuer: Option<(&str, &str)>,
+    extensions: &[&str],
+) -> Result<()> {
+    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        &key,
+        "-out",
+        &crt,
+        "-days",
+        "2",
+        "-subj",
+        subject,
+    ];
+    if let Some((cert, key)) = issuer {
+        args.extend(["-CA", cert, "-CAkey", key]);
+    }
+    for ext in extensions {
+        args.extend(["-addext", ext]);
+    }
+    openssl(dir, &args)
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
