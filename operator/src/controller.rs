@@ -29,6 +29,7 @@ use crate::children::{self, Children};
 use crate::crd::{DeletionPolicy, TetrisApp, TetrisAppStatus};
 use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
+use crate::notices;
 use crate::status::{self, Problem};
 use crate::{Error, Result};
 
@@ -198,7 +199,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         write_status(ctx, &parent, &new).await?;
         let ready = status::find(&new, status::READY).map(|c| c.reason.as_str()).unwrap_or_default();
         info!(namespace = %parent.namespace, name = %parent.name, ready, version = ?new.version, "status changed");
-        for notice in status::notices(&old, &new) {
+        for notice in notices::for_change(&old, &new) {
             publish(ctx, app, notice.warning, notice.reason, notice.note).await;
         }
     }

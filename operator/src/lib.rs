@@ -6,7 +6,8 @@
 //! - [`configmap`], [`deployment`], [`service`], [`ingress`], [`pvc`]: one pure builder per child kind.
 //! - [`children`]: the validate and build steps (pure): a TetrisApp to its full set of children.
 //! - [`drift`]: whether a live child already holds what would be applied (pure), so no-op reconciles write nothing.
-//! - [`status`]: status and Events computed from the live Deployment (pure).
+//! - [`status`]: status computed from the live Deployment (pure).
+//! - [`notices`]: the Events a status change is worth (pure); [`version`] orders versions for them.
 //! - [`caches`]: watch caches of the children (they also trigger reconciles of the owning app).
 //! - [`apply`]: the apply step: server-side apply of each child the cache shows is not as desired.
 //! - [`controller`]: the reconcile pipeline (fetch, validate, build, apply, status) and the kube-rs controller.
@@ -26,12 +27,14 @@ pub mod ingress;
 pub mod leader;
 pub mod meta;
 pub mod metrics;
+pub mod notices;
 pub mod operator;
 pub mod pvc;
 pub mod server;
 pub mod service;
 pub mod status;
 pub mod telemetry;
+pub mod version;
 
 /// Everything that can stop a reconcile or the operator. Messages name what failed and carry
 /// context; the underlying error is the `source`, not repeated in the text.

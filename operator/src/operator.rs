@@ -156,7 +156,9 @@ impl Operator {
 }
 
 /// Fails with install instructions when the TetrisApp CRD is missing. Lists with limit 1 instead of
-/// reading the CRD, so the operator needs no RBAC on customresourcedefinitions.
+/// reading the CRD, so the operator needs no RBAC on customresourcedefinitions. One request, no
+/// retry: without the CRD every watch would fail forever, so exiting with the instructions is the
+/// useful answer (test: `tests/e2e/startup.rs`).
 pub async fn check_crd(client: &Client, namespace: Option<&str>) -> Result<()> {
     let api: Api<TetrisApp> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),

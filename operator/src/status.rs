@@ -1,5 +1,5 @@
-//! Computes a TetrisApp's status from the current state of its Deployment (pure, no client), and
-//! the Events that a status change is worth.
+//! Computes a TetrisApp's status from the current state of its Deployment (pure, no client); the
+//! Events a status change is worth are in [`crate::notices`].
 //!
 //! The status never depends on why a reconcile ran, only on what is there now: the Deployment's
 //! generation, replica counts and conditions, and whether the spec could be applied at all. A
@@ -210,65 +210,6 @@ pub fn find<'a>(status: &'a TetrisAppStatus, type_: &str) -> Option<&'a Conditio
     status.conditions.iter().find(|c| c.type_ == type_)
 }
 
-/// An Event worth recording about a status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    /// Warning rather than Normal.
-    pub warning: bool,
-    /// Machine-readable reason (CamelCase).
-    pub reason: &'static str,
-    /// What happened, for humans.
-    pub note: String,
-}
-
-/// The Events the change from `old` to `new` is worth: first deployment, finished upgrades,
-/// started upgrades, and a Degraded condition appearing or changing its reason.
-pub fn notices(old: &TetrisAppStatus, new: &TetrisAppStatus) -> Vec<Notice> {
-    let mut out = Vec::new();
-    let target = new.target_version.clone().unwrap_or_default();
-    if old.target_version.is_some() && old.target_version != new.target_version && old.version.is_some() {
-        let from = old.version.clone().unwrap_or_default();
-        if from != target {
-            out.push(Notice {
-                warning: false,
-                reason: "UpgradeStarted",
-                note: format!("upgrading from version {from} to {target}"),
-            });
-        }
-    }
-    if new.version != old.version {
-        match (&old.version, &new.version) {
-            (None, Some(v)) => out.push(Notice {
-                warning: false,
-                reason: "Deployed",
-                note: format!("version {v} is running"),
-            }),
-            (Some(from), Some(to)) => out.push(Notice {
-                warning: false,
-                reason: "Upgraded",
-                note: format!("upgraded from version {from} to {to}"),
-            }),
-            _ => {}
-        }
-    }
-    let degraded = |s: &TetrisAppStatus| {
-        find(s, DEGRADED).filter(|c| c.status == "True").map(|c| (c.reason.clone(), c.message.clone()))
-    };
-    if let Some((reason, message)) = degraded(new)
-        && degraded(old).map(|(r, _)| r) != Some(reason.clone())
-    {
-        {
-            let reason = match reason.as_str() {
-                "InvalidSpec" => "InvalidSpec",
-                "ApplyFailed" => "ApplyFailed",
-                _ => "RolloutStuck",
-            };
-            out.push(Notice { warning: true, reason, note: message });
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,34 +357,5 @@ mod tests {
         let s = status_of(&app, Some(&dep_for(&app, 1, 1, 0, 0, 0)), None, &now());
         assert_eq!(cond(&s, READY).status, "True");
         assert_eq!(cond(&s, READY).reason, "ScaledToZero");
-    }
-
-    #[test]
-    fn notices_for_deploy_upgrade_and_degradation() {
-        let none = TetrisAppStatus::default();
-        let v1 = TetrisAppStatus {
-            version: Some("1".into()),
-            target_version: Some("1".into()),
-            ..Default::default()
-        };
-        let rolling = TetrisAppStatus {
-            version: Some("1".into()),
-            target_version: Some("2".into()),
-            ..Default::default()
-        };
-        let v2 = TetrisAppStatus {
-            version: Some("2".into()),
-            target_version: Some("2".into()),
-            ..Default::default()
-        };
-        let reasons = |a, b| notices(a, b).into_iter().map(|n| n.reason).collect::<Vec<_>>();
-        assert_eq!(reasons(&none, &v1), ["Deployed"]);
-        assert_eq!(reasons(&v1, &rolling), ["UpgradeStarted"]);
-        assert_eq!(reasons(&rolling, &v2), ["Upgraded"]);
-        assert!(reasons(&v2, &v2).is_empty(), "no change, no event");
-        let app = app("version: 1.0.0");
-        let bad = status_of(&app, None, Some(&Problem::InvalidSpec("x".into())), &now());
-        assert_eq!(reasons(&none, &bad), ["InvalidSpec"]);
-        assert!(reasons(&bad, &bad).is_empty());
     }
 }

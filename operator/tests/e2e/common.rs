@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests: the shared local control plane, an in-process operator
-//! per test namespace, polling waits and small accessors.
+//! per test namespace, polling waits, small accessors and probe requests to operator processes.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ use serde_json::Value;
 use tetris_operator::crd::TetrisApp;
 use tetris_operator::metrics::Metrics;
 use tetris_operator::operator::{Operator, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 /// The user the in-process operators authenticate as, so the audit log attributes their writes.
@@ -243,4 +244,22 @@ pub fn names<K: ResourceExt>(items: &[K]) -> Vec<String> {
     let mut n: Vec<String> = items.iter().map(|o| o.name_any()).collect();
     n.sort();
     n
+}
+
+/// A port nothing listens on right now, for a probe server of an operator process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// The response to `GET path` on 127.0.0.1:`port` if it is a 200, else None.
+pub async fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.ok()?;
+    out.starts_with("HTTP/1.1 200").then_some(out)
 }

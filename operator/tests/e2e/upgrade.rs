@@ -1,5 +1,6 @@
 //! Done-when 2 (a version change rolls the image; Progressing while it runs; status.version only
-//! after it completes) and 3 (a game-setting change updates the ConfigMap and rolls the pods).
+//! after it completes; Events for an upgrade, an abandoned one and a rollback) and 3 (a
+//! game-setting change updates the ConfigMap and rolls the pods).
 
 use std::time::Duration;
 
@@ -61,6 +62,38 @@ async fn version_change_rolls_the_image_and_status_version_follows_only_a_comple
     let reasons = event_reasons(&env, "up").await;
     assert!(reasons.iter().any(|r| r == "UpgradeStarted"), "{reasons:?}");
     assert!(reasons.iter().any(|r| r == "Upgraded"), "{reasons:?}");
+
+    // Called off mid-rollout: spec.version goes back while the 1.2.0 surge pod is still Pending.
+    env.cluster.run_kubectl(&["cordon", "upgrade-node"]).expect("cordon");
+    env.patch_spec("up", json!({"version": "1.2.0"})).await;
+    wait_for("status.targetVersion 1.2.0 while 1.1.0 runs", || async {
+        let app = apps.get("up").await.ok()?;
+        let status = app.status.as_ref()?;
+        (status.observed_generation == app.metadata.generation
+            && status.target_version.as_deref() == Some("1.2.0")
+            && status.version.as_deref() == Some("1.1.0"))
+        .then_some(())
+    })
+    .await;
+    env.patch_spec("up", json!({"version": "1.1.0"})).await;
+    let back = env.wait_ready("up").await;
+    assert_eq!(back.status.as_ref().and_then(|s| s.version.as_deref()), Some("1.1.0"));
+    wait_for("UpgradeAbandoned event", || async {
+        event_reasons(&env, "up").await.iter().any(|r| r == "UpgradeAbandoned").then_some(())
+    })
+    .await;
+    env.cluster.run_kubectl(&["uncordon", "upgrade-node"]).expect("uncordon");
+
+    // A finished change to a lower version is a rollback, not an upgrade.
+    env.patch_spec("up", json!({"version": "1.0.0"})).await;
+    let rolled_back = env.wait_ready("up").await;
+    assert_eq!(rolled_back.status.as_ref().and_then(|s| s.version.as_deref()), Some("1.0.0"));
+    wait_for("RolledBack event", || async {
+        event_reasons(&env, "up").await.iter().any(|r| r == "RolledBack").then_some(())
+    })
+    .await;
+    let upgraded = event_reasons(&env, "up").await.iter().filter(|r| *r == "Upgraded").count();
+    assert_eq!(upgraded, 1, "only 1.0.0 -> 1.1.0 was an upgrade");
     env.stop().await;
 }
 
