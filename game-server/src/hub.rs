@@ -26,6 +26,10 @@ use tokio::sync::watch;
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// Length of a room code.
 pub const CODE_LEN: usize = 6;
+/// How long a room waits for its second player (private code or quick match) before it closes with
+/// `room_closed` `waiting_timeout`. Long enough to share a code by chat and wait for a friend; short
+/// enough that a tab left open on the waiting screen gives its `TETRIS_MAX_ROOMS` slot back.
+pub const WAITING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The settings the hub needs, taken from [`GameConfig`].
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ pub struct HubConfig {
     pub grace: Duration,
     /// How long running matches may go on after SIGTERM.
     pub drain: Duration,
+    /// How long a room waits for its second player ([`WAITING_TIMEOUT`]).
+    pub waiting_timeout: Duration,
 }
 
 impl From<&GameConfig> for HubConfig {
@@ -56,6 +62,7 @@ impl From<&GameConfig> for HubConfig {
             max_connections: c.max_connections as usize,
             grace: Duration::from_secs(u64::from(c.reconnect_grace_seconds)),
             drain: Duration::from_secs(u64::from(c.drain_seconds)),
+            waiting_timeout: WAITING_TIMEOUT,
         }
     }
 }
@@ -175,8 +182,14 @@ impl Hub {
     }
 
     /// Opens a room with `first` in seat 0 and tells them (`room_joined`, or `queued` for a public
-    /// room, which also enters the quick-match queue).
-    pub fn create_room(&self, first: Seat, start_level: u8, public: bool) -> Result<Arc<Room>, Refusal> {
+    /// room, which also enters the quick-match queue). Starts the room's waiting timeout, so it must
+    /// run inside the Tokio runtime.
+    pub fn create_room(
+        self: &Arc<Self>,
+        first: Seat,
+        start_level: u8,
+        public: bool,
+    ) -> Result<Arc<Room>, Refusal> {
         let mut reg = self.registry();
         // Checked under the registry lock: `start_drain` sets the flag before it lists the rooms
         // under this lock, so a room is either refused here or seen (and closed) by the drain.
@@ -203,6 +216,8 @@ impl Hub {
             reg.quick.push_back(room.clone());
         }
         self.metrics.rooms.inc();
+        drop(reg);
+        room.expire_unless_joined(self);
         Ok(room)
     }
 
@@ -241,6 +256,11 @@ impl Hub {
         if !room.is_closed() {
             reg.tokens.insert(token, (room.clone(), seat));
         }
+    }
+
+    /// Rooms open now (waiting, playing or finished).
+    pub fn rooms(&self) -> usize {
+        self.registry().rooms.len()
     }
 
     /// Resume tokens held now (bounded by two per open room).
@@ -360,25 +380,26 @@ pub fn normalize_code(code: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::scoreboard::Boards;
 
-    fn hub() -> Hub {
+    /// A hub with the default settings and an empty scoreboard (shared with the rooms' tests).
+    pub(crate) fn hub() -> Arc<Hub> {
         let (_tx, boards) = watch::channel(Arc::new(Boards::new(Vec::new(), Vec::new())));
-        Hub::new(
+        Arc::new(Hub::new(
             HubConfig::from(&GameConfig::default()),
             Arc::new(Metrics::new()),
             Arc::new(Tickets::new([1; crate::games::KEY_BYTES])),
             boards,
-        )
+        ))
     }
 
     /// Regression: `Room::join` registers the joiner's token after releasing the room lock; when the
     /// room closed in that gap (the creator left), the token was inserted after `forget_room` had run
     /// and stayed in the registry for good, keeping the closed room alive with it.
-    #[test]
-    fn a_token_for_a_room_that_closed_meanwhile_is_not_kept() {
+    #[tokio::test]
+    async fn a_token_for_a_room_that_closed_meanwhile_is_not_kept() {
         let hub = hub();
         let creator = Arc::new(Conn::new(1));
         let room = hub.create_room(Seat::new("ada".into(), creator), 0, false).expect("room");
@@ -393,8 +414,8 @@ mod tests {
     /// Regression: the draining check happened only in the session, before `create_room` took the
     /// registry lock, so a room created while `start_drain` ran was missed by it and kept waiting
     /// for an opponent who could no longer join until the drain limit.
-    #[test]
-    fn no_room_is_created_once_the_drain_started() {
+    #[tokio::test]
+    async fn no_room_is_created_once_the_drain_started() {
         let hub = hub();
         hub.start_drain();
         let refused = hub.create_room(Seat::new("ada".into(), Arc::new(Conn::new(1))), 0, true);

@@ -20,15 +20,18 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry.
 //! - [`assets`]: the embedded web client; [`error`]: the HTTP error shape.
 //! - [`drain`]: graceful shutdown after SIGTERM.
+//! - [`http`]: the accept loop (connection cap, header read timeout) in place of `axum::serve`.
 //!
 //! [`run`] takes its listener and its shutdown signal as arguments, so tests bind `127.0.0.1:0` and
-//! trigger the drain themselves; [`app`] builds the router for `oneshot` tests.
+//! trigger the drain themselves; [`app`] builds the router for `oneshot` tests; [`serve`] runs the
+//! accept loop (connection cap, header read timeout) that `axum::serve` cannot configure.
 
 pub mod api;
 pub mod assets;
 pub mod drain;
 pub mod error;
 pub mod games;
+pub mod http;
 pub mod hub;
 pub mod matchmaking;
 pub mod metrics;
@@ -50,6 +53,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use games::Tickets;
+use http::{HEADER_READ_TIMEOUT, HTTP_CONNECTION_MARGIN, HttpServer};
 use hub::{Hub, HubConfig};
 use metrics::Metrics;
 use scoreboard::Scoreboard;
@@ -58,6 +62,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tetris_config::GameConfig;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tower_http::timeout::TimeoutLayer;
 
 /// Content Security Policy of every response: only this origin's scripts, styles and sockets.
@@ -65,6 +70,9 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; connect-src 'se
 
 /// Longest time any HTTP request may take (a WebSocket is upgraded long before).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long requests still in flight after the drain may take before the server stops anyway.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
@@ -112,15 +120,16 @@ pub enum RunError {
 impl AppState {
     /// Opens the database and builds the shared state.
     pub fn new(config: GameConfig) -> Result<Self, RunError> {
+        let hub = HubConfig::from(&config);
+        Self::with_hub_config(config, hub)
+    }
+
+    /// [`AppState::new`] with explicit hub settings (tests shorten its timeouts).
+    pub fn with_hub_config(config: GameConfig, hub: HubConfig) -> Result<Self, RunError> {
         let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size)?;
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
-        let hub = Arc::new(Hub::new(
-            HubConfig::from(&config),
-            metrics.clone(),
-            tickets.clone(),
-            scores.subscribe(),
-        ));
+        let hub = Arc::new(Hub::new(hub, metrics.clone(), tickets.clone(), scores.subscribe()));
         let config_json = Bytes::from(
             serde_json::json!({
                 "title": config.title,
@@ -210,11 +219,19 @@ async fn security_headers(mut response: Response) -> Response {
 pub struct RunOptions {
     /// Minimum time to keep serving after the shutdown signal (see [`drain`]).
     pub endpoint_grace: Duration,
+    /// Longest wait for a request head ([`HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Duration,
+    /// Plain-HTTP connections allowed beyond `max_connections` ([`HTTP_CONNECTION_MARGIN`]).
+    pub http_connection_margin: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { endpoint_grace: drain::ENDPOINT_GRACE }
+        RunOptions {
+            endpoint_grace: drain::ENDPOINT_GRACE,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            http_connection_margin: HTTP_CONNECTION_MARGIN,
+        }
     }
 }
 
@@ -245,16 +262,15 @@ pub async fn serve(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        // Game messages are small and latency-bound; Nagle's algorithm would hold them back.
-        let _ = tcp.set_nodelay(true);
-    });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async {
-        let _ = stopped.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let http = HttpServer {
+        router: app(state.clone()),
+        max_connections: (state.config.max_connections as usize)
+            .saturating_add(options.http_connection_margin),
+        header_read_timeout: options.header_read_timeout,
+        metrics: state.metrics.clone(),
+    };
+    let mut server = tokio::spawn(http.run(listener, stopped));
 
     let hub = state.hub.clone();
     let mut boards = state.scores.subscribe();
@@ -273,11 +289,12 @@ pub async fn serve(
         None => {
             drain::drain(&state.hub, options.endpoint_grace).await;
             let _ = stop.send(());
-            match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+            match tokio::time::timeout(STOP_TIMEOUT, &mut server).await {
                 Ok(finished) => finished,
                 Err(_) => {
+                    // Dropping the accept loop's task set aborts the connections still open.
                     server.abort();
-                    Ok(Ok(()))
+                    Ok(())
                 }
             }
         }
@@ -285,8 +302,5 @@ pub async fn serve(
     pusher.abort();
     state.scores.stop().await;
     tracing::info!("stopped");
-    match served {
-        Ok(r) => r.map_err(RunError::Serve),
-        Err(join) => Err(RunError::Serve(std::io::Error::other(join))),
-    }
+    served.map_err(|join| RunError::Serve(std::io::Error::other(join)))
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// Pairs `conn` with the oldest waiting player, or queues it. Returns its room and seat.
 pub fn quick_match(
-    hub: &Hub,
+    hub: &Arc<Hub>,
     conn: &Arc<Conn>,
     name: String,
     start_level: u8,

@@ -1,4 +1,5 @@
-//! How rooms end or survive a dropped player: leave, disconnect with grace, resume, drain, close.
+//! How rooms end or survive a dropped player: leave, disconnect with grace, resume, waiting timeout,
+//! drain, close.
 //! (A child module of `rooms`, so it works on the room's private state directly.)
 
 use super::{Inner, NOT_IN_ROOM, Phase, Room, other, owns, text};
@@ -119,6 +120,36 @@ impl Room {
         Ok(())
     }
 
+    /// Starts the waiting timeout: unless a second player joins (or the room closes) within
+    /// `hub.cfg.waiting_timeout`, the room closes with `room_closed` `waiting_timeout`.
+    pub(crate) fn expire_unless_joined(self: &Arc<Self>, hub: &Arc<Hub>) {
+        let timeout = hub.cfg.waiting_timeout;
+        let (room, hub) = (self.clone(), hub.clone());
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            room.waiting_expired(&hub);
+        });
+        let mut g = self.lock();
+        // The room is already in the registry, so it may have been joined or closed since.
+        if g.phase == Phase::Waiting {
+            g.waiting_timer = Some(timer.abort_handle());
+        } else {
+            timer.abort();
+        }
+    }
+
+    fn waiting_expired(&self, hub: &Hub) {
+        let mut g = self.lock();
+        // Joined (the timer was stopped, but may have fired just before) or closed meanwhile.
+        if g.phase != Phase::Waiting {
+            return;
+        }
+        g.waiting_timer = None;
+        let tokens = self.close(hub, &mut g, None, "waiting_timeout", ["waiting_timeout"; 2]);
+        drop(g);
+        self.forget(hub, tokens);
+    }
+
     /// Drain start: closes the room unless a match is running in it.
     pub fn close_if_idle(&self, hub: &Hub, reason: &'static str) {
         let mut g = self.lock();
@@ -161,6 +192,9 @@ impl Room {
             self.finish(hub, g, winner, end_reason);
         }
         g.phase = Phase::Closed;
+        if let Some(timer) = g.waiting_timer.take() {
+            timer.abort();
+        }
         let mut tokens = Vec::with_capacity(2);
         for (s, reason) in g.seats.iter().zip(reasons) {
             if let Some(s) = s {
@@ -176,5 +210,79 @@ impl Room {
         if !tokens.is_empty() {
             hub.forget_room(&self.code, tokens);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::hub::tests::hub;
+    use crate::hub::{Hub, WAITING_TIMEOUT};
+    use crate::matchmaking::quick_match;
+    use crate::outbox::Conn;
+    use crate::rooms::Seat;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Every message queued for `conn` so far, as JSON.
+    fn received(conn: &Conn) -> Vec<serde_json::Value> {
+        std::iter::from_fn(|| conn.pop().0)
+            .map(|t| serde_json::from_str(t.as_str()).expect("server messages are JSON"))
+            .collect()
+    }
+
+    fn types(messages: &[serde_json::Value]) -> Vec<&str> {
+        messages.iter().filter_map(|m| m["type"].as_str()).collect()
+    }
+
+    async fn past_the_waiting_timeout() {
+        tokio::time::sleep(WAITING_TIMEOUT + Duration::from_secs(1)).await;
+    }
+
+    fn assert_closed_for_waiting(hub: &Hub, conn: &Conn) {
+        let messages = received(conn);
+        let last = messages.last().expect("a message");
+        assert_eq!(
+            (last["type"].as_str(), last["reason"].as_str()),
+            (Some("room_closed"), Some("waiting_timeout"))
+        );
+        assert_eq!((hub.rooms(), hub.tokens()), (0, 0), "the room and its token are gone");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_private_room_nobody_joins_closes_after_the_waiting_timeout() {
+        let hub = hub();
+        let ada = Arc::new(Conn::new(1));
+        let room = hub.create_room(Seat::new("ada".into(), ada.clone()), 0, false).expect("room");
+        assert_eq!(types(&received(&ada)), ["room_joined"]);
+        tokio::time::sleep(WAITING_TIMEOUT - Duration::from_secs(1)).await;
+        assert!(room.is_waiting(), "still waiting just before the timeout");
+        assert_eq!(hub.rooms(), 1);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(room.is_closed());
+        assert_closed_for_waiting(&hub, &ada);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quick_match_wait_ends_after_the_waiting_timeout_and_leaves_the_queue() {
+        let hub = hub();
+        let ada = Arc::new(Conn::new(1));
+        let (_room, seat) = quick_match(&hub, &ada, "ada".into(), 0).expect("queued");
+        assert_eq!(seat, 0);
+        past_the_waiting_timeout().await;
+        assert_closed_for_waiting(&hub, &ada);
+        assert!(hub.pop_quick().is_none(), "the closed room left the quick-match queue");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_room_that_was_joined_is_not_closed_by_the_waiting_timeout() {
+        let hub = hub();
+        let ada = Arc::new(Conn::new(1));
+        let bob = Arc::new(Conn::new(2));
+        let room = hub.create_room(Seat::new("ada".into(), ada.clone()), 0, false).expect("room");
+        room.join(&hub, &bob, "bob".into()).expect("bob joins");
+        past_the_waiting_timeout().await;
+        assert!(!room.is_closed());
+        assert_eq!(hub.rooms(), 1);
+        assert!(!types(&received(&ada)).contains(&"room_closed"));
     }
 }

@@ -14,6 +14,7 @@ use axum::extract::ws::Utf8Bytes;
 use rand::Rng;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tetris_config::Ruleset;
+use tokio::task::AbortHandle;
 
 mod closing;
 
@@ -87,6 +88,8 @@ struct Inner {
     match_no: u32,
     seed: u32,
     paused: bool,
+    /// The waiting timeout's task, stopped once the second player arrives or the room closes.
+    waiting_timer: Option<AbortHandle>,
 }
 
 /// One duo room.
@@ -123,6 +126,7 @@ impl Room {
                 match_no: 0,
                 seed: 0,
                 paused: false,
+                waiting_timer: None,
             }),
         }
     }
@@ -179,6 +183,9 @@ impl Room {
         let seat = Seat::new(name, conn.clone());
         let token = seat.token.clone();
         g.seats[1] = Some(seat);
+        if let Some(timer) = g.waiting_timer.take() {
+            timer.abort();
+        }
         if let [Some(a), Some(b)] = &g.seats {
             let players = vec![a.name.as_str(), b.name.as_str()];
             let joined = |seat: u8, token: &str| {

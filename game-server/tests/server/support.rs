@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tetris_config::GameConfig;
+use tetris_game_server::hub::HubConfig;
 use tetris_game_server::{AppState, RunOptions};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -31,6 +32,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the default config changed by `tweak`.
     pub async fn start(tweak: impl FnOnce(&mut GameConfig)) -> TestServer {
+        TestServer::start_with(tweak, |_| {}, test_options()).await
+    }
+
+    /// Starts a server with the config changed by `tweak`, the hub settings derived from it changed by
+    /// `tweak_hub`, and `options` (start from [`test_options`]).
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut GameConfig),
+        tweak_hub: impl FnOnce(&mut HubConfig),
+        options: RunOptions,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = GameConfig {
             address: "127.0.0.1".parse().expect("literal"),
@@ -43,9 +54,10 @@ impl TestServer {
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::new(config).expect("state");
+        let mut hub = HubConfig::from(&config);
+        tweak_hub(&mut hub);
+        let state = AppState::with_hub_config(config, hub).expect("state");
         let (tx, rx) = oneshot::channel::<()>();
-        let options = RunOptions { endpoint_grace: Duration::ZERO };
         let served = state.clone();
         let task = tokio::spawn(async move {
             tetris_game_server::serve(listener, served, options, async {
@@ -158,6 +170,11 @@ impl Client {
         let start_b = b.expect("match_start").await;
         (a, b, start_a, start_b)
     }
+}
+
+/// The options every test server uses unless told otherwise: no endpoint grace, so drains are quick.
+pub fn test_options() -> RunOptions {
+    RunOptions { endpoint_grace: Duration::ZERO, ..RunOptions::default() }
 }
 
 /// A plausible submission for a classic game started at level 0 (scores up to 15,000).
