@@ -1,12 +1,12 @@
 //! A connection's outbox: how any part of the server sends to one WebSocket without awaiting.
 //!
 //! Rooms, the scoreboard push and the drain all hold an `Arc<Conn>` and call [`Conn::send`], which
-//! never blocks: it appends the already-serialized text to a bounded queue that the connection's send
-//! task drains. A client that does not read fast enough fills its queue; relayed boards are then
+//! never blocks: it appends the already-serialized text to a bounded queue that the connection's task
+//! drains. A client that does not read fast enough fills its queue; relayed boards are then
 //! dropped (the next one supersedes them), and any other message closes the connection, because a
 //! client that missed a `match_end` would show a wrong game.
 //!
-//! Why a `Mutex<VecDeque>` and two `Notify`s rather than a tokio `mpsc` and a `watch`: an idle
+//! Why a `Mutex<VecDeque>` and a `Notify` rather than a tokio `mpsc` and a `watch`: an idle
 //! connection then owns no queue memory at all (an mpsc channel allocates a 32-slot block up front),
 //! which is most of the difference between 4 KB and 2 KB per open socket at 10,000 sockets.
 
@@ -49,10 +49,9 @@ pub struct Conn {
     pub id: u64,
     /// A std Mutex, not a tokio one: held only to push or take, never across an await.
     outbox: Mutex<Outbox>,
-    /// Wakes the send task (new message or close). `notify_one` keeps a permit, so no wake is lost.
+    /// Wakes the connection's task (new message or close). `notify_one` keeps a permit, so no wake
+    /// is lost.
     wake_sender: Notify,
-    /// Wakes the receive task when the connection is being closed.
-    wake_receiver: Notify,
     /// Milliseconds since [`epoch`] when the client last sent anything (idle detection).
     last_seen_ms: AtomicU64,
 }
@@ -64,7 +63,6 @@ impl Conn {
             id,
             outbox: Mutex::default(),
             wake_sender: Notify::new(),
-            wake_receiver: Notify::new(),
             last_seen_ms: AtomicU64::new(now_ms()),
         }
     }
@@ -101,7 +99,7 @@ impl Conn {
         true
     }
 
-    /// Asks both tasks of the connection to close it with `reason`; the first reason wins. Messages
+    /// Asks the connection's task to close it with `reason`; the first reason wins. Messages
     /// already queued are still sent before the close frame.
     pub fn close(&self, reason: CloseReason) {
         let mut out = self.lock();
@@ -110,7 +108,6 @@ impl Conn {
         }
         drop(out);
         self.wake_sender.notify_one();
-        self.wake_receiver.notify_one();
     }
 
     /// The close reason, once one was given.
@@ -118,31 +115,23 @@ impl Conn {
         self.lock().close
     }
 
-    /// Moves up to `max` queued messages into `batch`; returns the close reason if one was given.
-    pub fn take(&self, batch: &mut Vec<Utf8Bytes>, max: usize) -> Option<CloseReason> {
+    /// Takes the oldest queued message; also says whether more are queued and gives the close
+    /// reason if one was given.
+    pub fn pop(&self) -> (Option<Utf8Bytes>, bool, Option<CloseReason>) {
         let mut out = self.lock();
-        let n = out.queue.len().min(max);
-        batch.extend(out.queue.drain(..n));
-        if out.queue.is_empty() && out.queue.capacity() > 16 {
-            // A burst grew the queue; give the memory back once it has drained.
+        let next = out.queue.pop_front();
+        let more = !out.queue.is_empty();
+        if !more && out.queue.capacity() > 0 {
+            // Give the memory back once the queue has drained: most connections sit idle between
+            // messages (in the lobby, on the scoreboard), and a burst may have grown the queue.
             out.queue = VecDeque::new();
         }
-        out.close
+        (next, more, out.close)
     }
 
     /// Resolves when there may be something to send (a message or a close).
     pub async fn sendable(&self) {
         self.wake_sender.notified().await;
-    }
-
-    /// Resolves once [`Conn::close`] has been called.
-    pub async fn closing(&self) {
-        loop {
-            if self.close_reason().is_some() {
-                return;
-            }
-            self.wake_receiver.notified().await;
-        }
     }
 
     /// Records that the client sent something now.
@@ -193,8 +182,7 @@ mod tests {
         conn.close((CLOSE_GOING_AWAY, "bye"));
         conn.close((CLOSE_NORMAL, "later"));
         conn.send(text("after close"));
-        let mut batch = Vec::new();
-        assert_eq!(conn.take(&mut batch, 64), Some((CLOSE_GOING_AWAY, "bye")));
-        assert_eq!(batch, vec![text("a")]);
+        assert_eq!(conn.pop(), (Some(text("a")), false, Some((CLOSE_GOING_AWAY, "bye"))));
+        assert_eq!(conn.pop(), (None, false, Some((CLOSE_GOING_AWAY, "bye"))));
     }
 }

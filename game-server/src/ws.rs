@@ -1,12 +1,11 @@
 //! The WebSocket endpoint `/ws`: admission (Origin, connection limit), frame limits, and per
-//! connection one receive task (this upgrade task: parse, rate-limit, dispatch to the [`Session`])
-//! and one send task (drain the outbox, ping, idle timeout, close frame).
+//! connection one task that reads (parse, rate-limit, dispatch to the [`Session`]) and writes
+//! (drain the outbox, ping, idle timeout, close frame).
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::Admission;
-use crate::metrics::Metrics;
-use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, Conn};
+use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, CloseReason, Conn};
 use crate::protocol::{MAX_MESSAGE_BYTES, ServerMsg, parse};
 use crate::session::Session;
 use axum::extract::State;
@@ -14,7 +13,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
-use futures::stream::SplitStream;
 use futures::{Sink, SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +60,13 @@ pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSoc
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
-        .on_upgrade(move |socket| serve_socket(app, socket, admission))
+        // The connection gets a task of its own rather than living on in axum's upgrade task, whose
+        // future also keeps the handshake's state; and the socket goes on the heap, because the
+        // future of an async fn keeps a copy of an argument moved into an awaited call beside that
+        // call's own. Both are measured in BENCHMARKS.md ("Memory per open WebSocket").
+        .on_upgrade(move |socket| async move {
+            tokio::spawn(serve_socket(app, Box::new(socket), admission));
+        })
 }
 
 /// Same origin as the `Host` header, or listed in `TETRIS_ALLOWED_ORIGINS`. No `Origin` header means
@@ -78,36 +82,134 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
 }
 
-async fn serve_socket(app: AppState, socket: WebSocket, admission: Admission) {
+async fn serve_socket(app: AppState, socket: Box<WebSocket>, admission: Admission) {
     let hub = app.hub.clone();
     let conn = Arc::new(Conn::new(hub.next_id()));
     hub.register(conn.clone());
-    let (sink, stream) = socket.split();
-    let send_task = tokio::spawn(send_loop(sink, conn.clone(), app.metrics.clone()));
     let mut session = Session::new(hub, conn.clone());
-    receive_loop(stream, &mut session, &conn, &app).await;
-    session.disconnected();
-    conn.close((CLOSE_NORMAL, ""));
-    let _ = send_task.await;
+    run_socket(socket, &mut session, &conn, &app).await;
     drop(admission);
 }
 
-async fn receive_loop(
-    mut stream: SplitStream<WebSocket>,
-    session: &mut Session,
-    conn: &Arc<Conn>,
-    app: &AppState,
-) {
-    let mut bucket = TokenBucket::new();
-    let mut refused: u32 = 0;
-    let mut last_rate_notice: Option<Instant> = None;
-    loop {
-        let frame = tokio::select! {
-            frame = stream.next() => frame,
-            () = conn.closing() => return,
+/// Most messages written before one flush, and before the loop looks at the read side again.
+const WRITE_BATCH: usize = 64;
+
+/// One task serves both directions of a connection: it writes what the outbox holds, then waits for
+/// whichever comes first, a frame from the client, a new message in the outbox, or the ping tick.
+///
+/// Why one task and not a receive task plus a send task over a split socket: the second task, the
+/// lock the split shares and the join handle cost about 1 KB per connection, a quarter of what an
+/// idle player costs, and every relayed message needed a cross-task wake-up.
+///
+/// Every write, including `feed` (which waits for the previous frame to flush when the socket's
+/// buffers are full) and pings, runs under [`WRITE_TIMEOUT`]: a client that stops reading must not
+/// hold this task, its connection slot and its socket forever. While a write waits, the read side
+/// is not polled; the client is not reading then anyway.
+///
+/// Generic over the socket so tests can use one that never becomes ready.
+async fn run_socket<S>(mut socket: S, session: &mut Session, conn: &Conn, app: &AppState)
+where
+    S: futures::Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
+{
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut reader = Reader::new();
+    let reason = loop {
+        let (sent, more, close) = match write_queued(&mut socket, conn).await {
+            Ok(written) => written,
+            Err(()) => {
+                conn.close((CLOSE_NORMAL, "write failed"));
+                session.disconnected();
+                return;
+            }
         };
+        app.metrics.messages_out(sent);
+        if !more && let Some(reason) = close {
+            break reason;
+        }
+        tokio::select! {
+            frame = socket.next() => {
+                if !reader.on_frame(frame, session, conn, app) {
+                    // The client is gone or broke the protocol: what is queued still goes out
+                    // (the first close reason given wins), then the close frame.
+                    conn.close((CLOSE_NORMAL, ""));
+                }
+            }
+            () = conn.sendable(), if !more => {}
+            () = std::future::ready(()), if more => {}
+            _ = ping.tick() => {
+                if conn.idle_ms() > IDLE_TIMEOUT.as_millis() as u64 {
+                    conn.close((CLOSE_NORMAL, "idle timeout"));
+                    continue;
+                }
+                let pinged = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default()))).await;
+                if !matches!(pinged, Ok(Ok(()))) {
+                    conn.close((CLOSE_NORMAL, "write failed"));
+                    session.disconnected();
+                    return;
+                }
+            }
+        }
+    };
+    session.disconnected();
+    let (code, reason) = reason;
+    let close = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.send(close)).await;
+}
+
+/// Writes up to [`WRITE_BATCH`] queued messages and flushes once (one syscall for a burst).
+/// Returns how many were written, whether more are queued, and the close reason if one was given;
+/// `Err` when the writes did not complete within [`WRITE_TIMEOUT`] or failed.
+async fn write_queued<S>(sink: &mut S, conn: &Conn) -> Result<(u64, bool, Option<CloseReason>), ()>
+where
+    S: Sink<Message> + Unpin,
+{
+    let mut sent = 0u64;
+    let write = async {
+        loop {
+            let (next, more, close) = conn.pop();
+            match next {
+                Some(text) => {
+                    sink.feed(Message::Text(text)).await?;
+                    sent += 1;
+                    if more && sent < WRITE_BATCH as u64 {
+                        continue;
+                    }
+                    sink.flush().await?;
+                    return Ok((more, close));
+                }
+                None => return Ok::<_, S::Error>((false, close)),
+            }
+        }
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(Ok((more, close))) => Ok((sent, more, close)),
+        Ok(Err(_)) | Err(_) => Err(()),
+    }
+}
+
+/// The read side's state: rate limit and the count of refused messages.
+struct Reader {
+    bucket: TokenBucket,
+    refused: u32,
+    last_rate_notice: Option<Instant>,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Reader { bucket: TokenBucket::new(), refused: 0, last_rate_notice: None }
+    }
+
+    /// Handles one frame (or the end of the stream); false when the connection must close.
+    fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, axum::Error>>,
+        session: &mut Session,
+        conn: &Conn,
+        app: &AppState,
+    ) -> bool {
         let text = match frame {
-            None | Some(Ok(Message::Close(_))) => return,
+            None | Some(Ok(Message::Close(_))) => return false,
             Some(Err(e)) => {
                 // tungstenite reports an over-long frame as a capacity error ("Space limit exceeded").
                 let too_big = e.to_string().contains("Space limit");
@@ -116,114 +218,58 @@ async fn receive_loop(
                 } else {
                     (CLOSE_PROTOCOL, "protocol error")
                 });
-                return;
+                return false;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                 conn.touch();
-                continue;
+                return true;
             }
             Some(Ok(Message::Binary(_))) => {
                 conn.touch();
                 refuse(conn, app, "binary_not_supported", "send JSON text frames", None);
-                refused += 1;
-                if refused >= MAX_REFUSED {
-                    conn.close((CLOSE_POLICY, "too many bad messages"));
-                    return;
-                }
-                continue;
+                return self.count_refusal(conn);
             }
             Some(Ok(Message::Text(text))) => text,
         };
         conn.touch();
         app.metrics.message_in();
-        if !bucket.take() {
-            refused += 1;
+        if !self.bucket.take() {
             let now = Instant::now();
-            if last_rate_notice.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
-                last_rate_notice = Some(now);
+            if self.last_rate_notice.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
+                self.last_rate_notice = Some(now);
                 refuse(conn, app, "rate_limited", "too many messages; slow down", None);
             }
-        } else {
-            let outcome = parse(text.as_str())
-                .map_err(|e| (crate::protocol::Refusal::with("bad_message", e.message), e.reference))
-                .and_then(|msg| {
-                    let kind = msg.kind();
-                    session.handle(msg, text.as_str()).map_err(|r| (r, Some(kind)))
-                });
-            if let Err((refusal, reference)) = outcome {
-                refused += 1;
+            return self.count_refusal(conn);
+        }
+        let outcome = parse(text.as_str())
+            .map_err(|e| (crate::protocol::Refusal::with("bad_message", e.message), e.reference))
+            .and_then(|msg| {
+                let kind = msg.kind();
+                session.handle(msg, text.as_str()).map_err(|r| (r, Some(kind)))
+            });
+        match outcome {
+            Ok(()) => true,
+            Err((refusal, reference)) => {
                 refuse(conn, app, refusal.code, &refusal.message, reference);
+                self.count_refusal(conn)
             }
         }
-        if refused >= MAX_REFUSED {
+    }
+
+    /// Counts a refused message; false (after closing) once there were [`MAX_REFUSED`].
+    fn count_refusal(&mut self, conn: &Conn) -> bool {
+        self.refused += 1;
+        if self.refused >= MAX_REFUSED {
             conn.close((CLOSE_POLICY, "too many bad messages"));
-            return;
+            return false;
         }
+        true
     }
 }
 
 fn refuse(conn: &Conn, app: &AppState, code: &'static str, message: &str, reference: Option<&'static str>) {
     app.metrics.error(code);
     conn.send(Utf8Bytes::from(ServerMsg::Error { code, message, reference }.to_json()));
-}
-
-/// Most messages written before one flush.
-const WRITE_BATCH: usize = 64;
-
-/// Drains `conn`'s outbox into `sink` (generic so tests can use a sink that never becomes ready).
-///
-/// Every write, including `feed` (which waits for the previous frame to flush when the socket's
-/// buffers are full) and pings, runs under [`WRITE_TIMEOUT`]: a client that stops reading must not
-/// hold this task, its connection slot and its socket forever, since the idle check runs in this
-/// loop too.
-async fn send_loop<S>(mut sink: S, conn: Arc<Conn>, metrics: Arc<Metrics>)
-where
-    S: Sink<Message> + Unpin,
-{
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut batch = Vec::new();
-    let reason = loop {
-        let close = conn.take(&mut batch, WRITE_BATCH);
-        if !batch.is_empty() {
-            // Write everything taken, then flush once: one syscall for a burst.
-            let sent = batch.len() as u64;
-            let write = async {
-                for text in batch.drain(..) {
-                    sink.feed(Message::Text(text)).await?;
-                }
-                sink.flush().await
-            };
-            let flushed = matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())));
-            batch.clear();
-            metrics.messages_out(sent);
-            if !flushed {
-                conn.close((CLOSE_NORMAL, "write failed"));
-                return;
-            }
-            continue;
-        }
-        if let Some(reason) = close {
-            break reason;
-        }
-        tokio::select! {
-            () = conn.sendable() => {}
-            _ = ping.tick() => {
-                if conn.idle_ms() > IDLE_TIMEOUT.as_millis() as u64 {
-                    conn.close((CLOSE_NORMAL, "idle timeout"));
-                    continue;
-                }
-                let pinged = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Ping(Default::default()))).await;
-                if !matches!(pinged, Ok(Ok(()))) {
-                    conn.close((CLOSE_NORMAL, "write failed"));
-                    return;
-                }
-            }
-        }
-    };
-    let (code, reason) = reason;
-    let close = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
-    let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(close)).await;
 }
 
 /// Allows [`RATE_PER_SECOND`] messages per second with bursts of [`RATE_BURST`].
@@ -255,6 +301,7 @@ impl TokenBucket {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use tetris_config::GameConfig;
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -281,8 +328,19 @@ mod tests {
         assert!(!origin_allowed(&headers(Some("null"), "game.example"), &[]));
     }
 
-    /// A socket whose peer never reads: once its buffers are full, no write ever completes.
+    /// A socket whose peer never reads nor writes: once its buffers are full, no write ever
+    /// completes, and no frame ever arrives.
     struct NeverReady;
+
+    impl futures::Stream for NeverReady {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Pending
+        }
+    }
 
     impl Sink<Message> for NeverReady {
         type Error = axum::Error;
@@ -309,25 +367,31 @@ mod tests {
         }
     }
 
+    /// Runs [`run_socket`] over a socket that never becomes ready, with `queued` messages waiting.
+    async fn run_stuck(queued: usize) -> Option<CloseReason> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = GameConfig { database: dir.path().join("scores.db"), ..GameConfig::default() };
+        let app = AppState::new(config).expect("state");
+        let conn = Arc::new(Conn::new(app.hub.next_id()));
+        for _ in 0..queued {
+            conn.send(Utf8Bytes::from_static("{}"));
+        }
+        let mut session = Session::new(app.hub.clone(), conn.clone());
+        let run = run_socket(NeverReady, &mut session, &conn, &app);
+        tokio::time::timeout(PING_INTERVAL + WRITE_TIMEOUT * 3, run).await.expect("the task ends");
+        app.scores.stop().await;
+        conn.close_reason()
+    }
+
     /// Regression: `feed` and the ping were awaited without a timeout, so a client that stopped
-    /// reading pinned its send task (and with it the idle timeout, the socket and the connection
-    /// slot) forever; only the final flush was bounded.
+    /// reading pinned its task (and with it the idle timeout, the socket and the connection slot)
+    /// forever; only the final flush was bounded.
     #[tokio::test(start_paused = true)]
-    async fn a_client_that_never_reads_cannot_pin_the_send_task() {
-        // Messages queued: the write of the batch gives up.
-        let conn = Arc::new(Conn::new(1));
-        conn.send(Utf8Bytes::from_static("{}"));
-        let task = tokio::spawn(send_loop(NeverReady, conn.clone(), Arc::new(Metrics::new())));
-        tokio::time::timeout(WRITE_TIMEOUT * 3, task).await.expect("send task ends").expect("join");
-        assert_eq!(conn.close_reason(), Some((CLOSE_NORMAL, "write failed")));
+    async fn a_client_that_never_reads_cannot_pin_its_task() {
+        // Messages queued: the write gives up.
+        assert_eq!(run_stuck(3).await, Some((CLOSE_NORMAL, "write failed")));
         // Nothing queued: the ping gives up.
-        let conn = Arc::new(Conn::new(2));
-        let task = tokio::spawn(send_loop(NeverReady, conn.clone(), Arc::new(Metrics::new())));
-        tokio::time::timeout(PING_INTERVAL + WRITE_TIMEOUT * 3, task)
-            .await
-            .expect("send task ends")
-            .expect("join");
-        assert_eq!(conn.close_reason(), Some((CLOSE_NORMAL, "write failed")));
+        assert_eq!(run_stuck(0).await, Some((CLOSE_NORMAL, "write failed")));
     }
 
     #[test]
