@@ -66,7 +66,8 @@ while IFS='=' read -r key value; do
   [[ $key == TETRIS_* ]] && export "$key=$value"
 done < <(kubectl get configmap "$app-config" -o go-template='{{range $k, $v := .data}}{{$k}}={{$v}}{{"\n"}}{{end}}')
 export TETRIS_ADDRESS=127.0.0.1 TETRIS_PORT=$port TETRIS_DATABASE=$run/scores.db
-"$bin/tetris-game-server" >"$run/game.log" 2>&1 &
+# TETRIS_CACHE is the Makefile's build cache, not a game setting (the server warns about unknown TETRIS_*).
+env -u TETRIS_CACHE "$bin/tetris-game-server" >"$run/game.log" 2>&1 &
 pids+=($!)
 wait_for "the game server's /readyz" 30 curl -fsS "http://127.0.0.1:$port/readyz"
 

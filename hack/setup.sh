@@ -8,10 +8,18 @@ apt_missing=()
 command -v openssl >/dev/null || apt_missing+=(openssl)
 command -v curl >/dev/null || apt_missing+=(curl)
 command -v python3 >/dev/null || apt_missing+=(python3)
+# `make crds` (hack/gen-spec-reference.py) reads the CRD with PyYAML.
+python3 -c 'import yaml' 2>/dev/null || apt_missing+=(python3-yaml)
 if ((${#apt_missing[@]})); then
+  # As root, or through passwordless sudo (the same rule as hack/test-web.sh and hack/test-deploy.sh).
+  sudo_cmd=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || { echo "[setup] apt-get install ${apt_missing[*]} needs root" >&2; exit 1; }
+    sudo_cmd=(sudo -n)
+  fi
   echo "[setup] apt-get install ${apt_missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${apt_missing[@]}" >/dev/null
 fi
 for tool in cargo go node; do
   command -v "$tool" >/dev/null || { echo "[setup] $tool is required (see README: Requirements)" >&2; exit 1; }
