@@ -19,8 +19,7 @@ pub const GROUP: &str = "gameops.dev";
 /// Default image repository of the game server.
 pub const DEFAULT_IMAGE: &str = "ghcr.io/tetris-operator/game-server";
 
-/// Desired state of one Tetris game: which game-server release runs, how many replicas, its game
-/// settings, and how it is exposed, stored and upgraded.
+/// Desired state of one Tetris game: which game-server release runs, how many replicas, its game settings, and how it is exposed, stored and upgraded.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "gameops.dev",
