@@ -60,7 +60,12 @@ impl HttpServer {
                 biased;
                 _ = &mut stop => break,
                 // Reaps finished connections so the set holds only open ones.
-                Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+                Some(joined) = conns.join_next(), if !conns.is_empty() => {
+                    if let Err(e) = joined {
+                        tracing::warn!(error = %e, "HTTP connection task failed");
+                    }
+                    continue;
+                }
                 // axum's `Listener::accept` retries on errors and sleeps a second when out of file
                 // descriptors, instead of spinning.
                 (tcp, _peer) = axum::serve::Listener::accept(&mut listener) => tcp,

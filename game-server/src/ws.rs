@@ -128,13 +128,21 @@ where
             break reason;
         }
         tokio::select! {
-            frame = socket.next() => {
-                if !reader.on_frame(frame, session, conn, app) {
-                    // The client is gone or broke the protocol: what is queued still goes out
-                    // (the first close reason given wins), then the close frame.
+            // Once a close was asked for, what the client sends no longer matters.
+            frame = socket.next(), if close.is_none() => match reader.on_frame(frame, session, conn, app) {
+                Flow::Continue => {}
+                // The client broke the rules: what is queued still goes out, then the close frame
+                // with the reason `on_frame` gave (the first reason given wins).
+                Flow::Close => conn.close((CLOSE_NORMAL, "")),
+                Flow::PeerClosed => {
+                    // Nothing more can be sent but tungstenite's answer to the client's Close
+                    // frame (queued when it was read), which closing the sink flushes.
                     conn.close((CLOSE_NORMAL, ""));
+                    session.disconnected();
+                    let _ = tokio::time::timeout(Duration::from_secs(2), SinkExt::close(&mut socket)).await;
+                    return;
                 }
-            }
+            },
             () = conn.sendable(), if !more => {}
             () = std::future::ready(()), if more => {}
             _ = ping.tick() => {
@@ -188,6 +196,17 @@ where
     }
 }
 
+/// What the connection does after a frame was read.
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    /// Keep going.
+    Continue,
+    /// Close it with the reason already given to the [`Conn`].
+    Close,
+    /// The client closed it (Close frame) or the stream ended.
+    PeerClosed,
+}
+
 /// The read side's state: rate limit and the count of refused messages.
 struct Reader {
     bucket: TokenBucket,
@@ -200,16 +219,16 @@ impl Reader {
         Reader { bucket: TokenBucket::new(), refused: 0, last_rate_notice: None }
     }
 
-    /// Handles one frame (or the end of the stream); false when the connection must close.
+    /// Handles one frame (or the end of the stream).
     fn on_frame(
         &mut self,
         frame: Option<Result<Message, axum::Error>>,
         session: &mut Session,
         conn: &Conn,
         app: &AppState,
-    ) -> bool {
+    ) -> Flow {
         let text = match frame {
-            None | Some(Ok(Message::Close(_))) => return false,
+            None | Some(Ok(Message::Close(_))) => return Flow::PeerClosed,
             Some(Err(e)) => {
                 // tungstenite reports an over-long frame as a capacity error ("Space limit exceeded").
                 let too_big = e.to_string().contains("Space limit");
@@ -218,11 +237,11 @@ impl Reader {
                 } else {
                     (CLOSE_PROTOCOL, "protocol error")
                 });
-                return false;
+                return Flow::Close;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                 conn.touch();
-                return true;
+                return Flow::Continue;
             }
             Some(Ok(Message::Binary(_))) => {
                 conn.touch();
@@ -248,7 +267,7 @@ impl Reader {
                 session.handle(msg, text.as_str()).map_err(|r| (r, Some(kind)))
             });
         match outcome {
-            Ok(()) => true,
+            Ok(()) => Flow::Continue,
             Err((refusal, reference)) => {
                 refuse(conn, app, refusal.code, &refusal.message, reference);
                 self.count_refusal(conn)
@@ -256,14 +275,14 @@ impl Reader {
         }
     }
 
-    /// Counts a refused message; false (after closing) once there were [`MAX_REFUSED`].
-    fn count_refusal(&mut self, conn: &Conn) -> bool {
+    /// Counts a refused message; closes once there were [`MAX_REFUSED`].
+    fn count_refusal(&mut self, conn: &Conn) -> Flow {
         self.refused += 1;
         if self.refused >= MAX_REFUSED {
             conn.close((CLOSE_POLICY, "too many bad messages"));
-            return false;
+            return Flow::Close;
         }
-        true
+        Flow::Continue
     }
 }
 

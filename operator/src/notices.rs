@@ -12,7 +12,7 @@
 //! | `UpgradeAbandoned` | `status.targetVersion` returns to the running version mid-rollout       |
 //! | `Upgraded`         | `status.version` changes to a higher version                            |
 //! | `RolledBack`       | `status.version` changes to a lower version                             |
-//! | `VersionChanged`   | `status.version` changes between versions of the same precedence        |
+//! | `VersionChanged`   | `status.version` changes between versions of the same precedence, or not comparable |
 //! | `InvalidSpec`, `ApplyFailed`, `RolloutStuck` | `Degraded` turns True or changes its reason (Warning) |
 //!
 //! "Upgrade" means any change of `spec.version`, as in the design: `UpgradeStarted` and
@@ -57,10 +57,11 @@ fn target_change(old: &TetrisAppStatus, new: &TetrisAppStatus) -> Option<Notice>
     if before == target {
         None
     } else if target != running {
-        let note = if precedence(target, running) == Some(Ordering::Less) {
-            format!("rolling back from version {running} to {target}")
-        } else {
-            format!("upgrading from version {running} to {target}")
+        let note = match precedence(target, running) {
+            Some(Ordering::Less) => format!("rolling back from version {running} to {target}"),
+            Some(Ordering::Greater) => format!("upgrading from version {running} to {target}"),
+            // Same precedence (`1.0.0` and `v1.0.0`) or not comparable.
+            _ => format!("changing version from {running} to {target}"),
         };
         Some(Notice::normal("UpgradeStarted", note))
     } else {
@@ -171,6 +172,14 @@ mod tests {
         assert_eq!((n.reason, n.note.as_str()), ("UpgradeStarted", "upgrading from version 1.0.0 to 1.1.0"));
         let n = only(&at(Some("1.0.0"), "1.1.0"), &at(Some("1.1.0"), "1.1.0"));
         assert_eq!((n.reason, n.note.as_str()), ("Upgraded", "upgraded from version 1.0.0 to 1.1.0"));
+    }
+
+    #[test]
+    fn a_start_between_versions_of_the_same_rank_or_not_comparable_says_changing() {
+        let n = only(&at(Some("1.0.0"), "1.0.0"), &at(Some("1.0.0"), "v1.0.0"));
+        assert_eq!((n.reason, n.note.as_str()), ("UpgradeStarted", "changing version from 1.0.0 to v1.0.0"));
+        let n = only(&at(Some("1.0.0"), "1.0.0"), &at(Some("1.0.0"), "latest"));
+        assert_eq!((n.reason, n.note.as_str()), ("UpgradeStarted", "changing version from 1.0.0 to latest"));
     }
 
     #[test]

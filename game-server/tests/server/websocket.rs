@@ -135,3 +135,30 @@ async fn metrics_count_players_and_messages() {
     assert!(text.contains("tetris_players_online 1"), "{text}");
     assert!(text.contains(r#"tetris_ws_messages_total{direction="in"} 1"#), "{text}");
 }
+
+/// Regression: the loop wrote what was still queued after the client's Close frame, which fails once
+/// tungstenite saw the Close, and dropped the socket without the answer the closing handshake needs
+/// (a browser then reports 1006, not a clean close).
+#[tokio::test]
+async fn a_close_from_the_client_is_answered() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let server = TestServer::start(|_| {}).await;
+    for ping_first in [false, true] {
+        let mut c = server.client().await;
+        if ping_first {
+            // Its pong may still be queued when the Close arrives.
+            c.send(json!({"type": "ping"})).await;
+        }
+        c.ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() })).await.expect("close");
+        let answer = loop {
+            match tokio::time::timeout(crate::support::WAIT, c.ws.next()).await.expect("answer within WAIT") {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected the server's Close frame, got {other:?}"),
+            }
+        };
+        assert_eq!(answer.map(|f| u16::from(f.code)), Some(1000), "ping_first={ping_first}");
+    }
+}
