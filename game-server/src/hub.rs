@@ -26,9 +26,10 @@ use tokio::sync::watch;
 pub const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// Length of a room code.
 pub const CODE_LEN: usize = 6;
-/// How long a room waits for its second player (private code or quick match) before it closes with
-/// `room_closed` `waiting_timeout`. Long enough to share a code by chat and wait for a friend; short
-/// enough that a tab left open on the waiting screen gives its `TETRIS_MAX_ROOMS` slot back.
+/// How long a room waits for its second player (private code or quick match), or after a match for
+/// a rematch, before it closes with `room_closed` `waiting_timeout` or `rematch_timeout`. Long
+/// enough to share a code by chat and wait for a friend; short enough that a tab left open on the
+/// waiting or the result screen gives its `TETRIS_MAX_ROOMS` slot back.
 pub const WAITING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The settings the hub needs, taken from [`GameConfig`].
@@ -48,7 +49,7 @@ pub struct HubConfig {
     pub grace: Duration,
     /// How long running matches may go on after SIGTERM.
     pub drain: Duration,
-    /// How long a room waits for its second player ([`WAITING_TIMEOUT`]).
+    /// How long a room waits for its second player or a rematch ([`WAITING_TIMEOUT`]).
     pub waiting_timeout: Duration,
 }
 
@@ -217,7 +218,7 @@ impl Hub {
         }
         self.metrics.rooms.inc();
         drop(reg);
-        room.expire_unless_joined(self);
+        room.expire_if_idle(self);
         Ok(room)
     }
 

@@ -1,5 +1,5 @@
-//! How rooms end or survive a dropped player: leave, disconnect with grace, resume, waiting timeout,
-//! drain, close.
+//! How rooms end or survive a dropped player: leave, disconnect with grace, resume, idle timeout
+//! (waiting for a second player or for a rematch), drain, close.
 //! (A child module of `rooms`, so it works on the room's private state directly.)
 
 use super::{Inner, NOT_IN_ROOM, Phase, Room, other, owns, text};
@@ -120,32 +120,38 @@ impl Room {
         Ok(())
     }
 
-    /// Starts the waiting timeout: unless a second player joins (or the room closes) within
-    /// `hub.cfg.waiting_timeout`, the room closes with `room_closed` `waiting_timeout`.
-    pub(crate) fn expire_unless_joined(self: &Arc<Self>, hub: &Arc<Hub>) {
+    /// Starts the idle timeout of the phase the room is in: unless a second player joins (phase
+    /// `Waiting`) or a rematch starts (phase `Finished`) within `hub.cfg.waiting_timeout`, the room
+    /// closes with `room_closed` and reason `waiting_timeout` or `rematch_timeout`. So a tab left
+    /// open on the waiting or the result screen gives its `TETRIS_MAX_ROOMS` slot back.
+    pub(crate) fn expire_if_idle(self: &Arc<Self>, hub: &Arc<Hub>) {
+        let mut g = self.lock();
+        // The room is already in the registry, so it may have been joined, rematched or closed.
+        let (phase, match_no) = (g.phase, g.match_no);
+        if !matches!(phase, Phase::Waiting | Phase::Finished) {
+            return;
+        }
         let timeout = hub.cfg.waiting_timeout;
         let (room, hub) = (self.clone(), hub.clone());
         let timer = tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
-            room.waiting_expired(&hub);
+            room.idle_expired(&hub, phase, match_no);
         });
-        let mut g = self.lock();
-        // The room is already in the registry, so it may have been joined or closed since.
-        if g.phase == Phase::Waiting {
-            g.waiting_timer = Some(timer.abort_handle());
-        } else {
-            timer.abort();
+        if let Some(earlier) = g.idle_timer.replace(timer.abort_handle()) {
+            earlier.abort();
         }
     }
 
-    fn waiting_expired(&self, hub: &Hub) {
+    fn idle_expired(&self, hub: &Hub, phase: Phase, match_no: u32) {
         let mut g = self.lock();
-        // Joined (the timer was stopped, but may have fired just before) or closed meanwhile.
-        if g.phase != Phase::Waiting {
+        // Joined, rematched or closed meanwhile (the timer was stopped, but may have fired just
+        // before).
+        if g.phase != phase || g.match_no != match_no {
             return;
         }
-        g.waiting_timer = None;
-        let tokens = self.close(hub, &mut g, None, "waiting_timeout", ["waiting_timeout"; 2]);
+        g.idle_timer = None;
+        let reason = if phase == Phase::Waiting { "waiting_timeout" } else { "rematch_timeout" };
+        let tokens = self.close(hub, &mut g, None, reason, [reason; 2]);
         drop(g);
         self.forget(hub, tokens);
     }
@@ -192,7 +198,7 @@ impl Room {
             self.finish(hub, g, winner, end_reason);
         }
         g.phase = Phase::Closed;
-        if let Some(timer) = g.waiting_timer.take() {
+        if let Some(timer) = g.idle_timer.take() {
             timer.abort();
         }
         let mut tokens = Vec::with_capacity(2);
@@ -271,6 +277,51 @@ mod tests {
         past_the_waiting_timeout().await;
         assert_closed_for_waiting(&hub, &ada);
         assert!(hub.pop_quick().is_none(), "the closed room left the quick-match queue");
+    }
+
+    /// A room where ada (conn 1) and bob (conn 2) played one match, which bob lost.
+    fn finished_room(hub: &Arc<Hub>) -> (Arc<crate::rooms::Room>, Arc<Conn>, Arc<Conn>) {
+        let ada = Arc::new(Conn::new(1));
+        let bob = Arc::new(Conn::new(2));
+        let room = hub.create_room(Seat::new("ada".into(), ada.clone()), 0, false).expect("room");
+        room.join(hub, &bob, "bob".into()).expect("bob joins");
+        room.game_over(hub, 1, bob.id).expect("bob tops out");
+        (room, ada, bob)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_finished_room_without_a_rematch_closes_after_the_timeout() {
+        let hub = hub();
+        let (room, ada, bob) = finished_room(&hub);
+        tokio::time::sleep(WAITING_TIMEOUT - Duration::from_secs(1)).await;
+        assert!(!room.is_closed(), "still open just before the timeout");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(room.is_closed());
+        for conn in [&ada, &bob] {
+            let messages = received(conn);
+            let last = messages.last().expect("a message");
+            assert_eq!(
+                (last["type"].as_str(), last["reason"].as_str()),
+                (Some("room_closed"), Some("rematch_timeout"))
+            );
+        }
+        assert_eq!((hub.rooms(), hub.tokens()), (0, 0), "the room and its tokens are gone");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rematch_stops_the_timeout_and_the_next_result_screen_gets_a_full_one() {
+        let hub = hub();
+        let (room, ada, bob) = finished_room(&hub);
+        tokio::time::sleep(WAITING_TIMEOUT / 2).await;
+        room.rematch(&hub, 0, ada.id).expect("ada asks");
+        room.rematch(&hub, 1, bob.id).expect("bob asks: match 2 starts");
+        tokio::time::sleep(WAITING_TIMEOUT / 4).await;
+        room.game_over(&hub, 0, ada.id).expect("ada tops out");
+        // Past the first result screen's timeout, but not the second's.
+        tokio::time::sleep(WAITING_TIMEOUT / 2).await;
+        assert!(!room.is_closed(), "the first timer must not close the room after the rematch");
+        past_the_waiting_timeout().await;
+        assert!(room.is_closed());
     }
 
     #[tokio::test(start_paused = true)]

@@ -88,8 +88,9 @@ struct Inner {
     match_no: u32,
     seed: u32,
     paused: bool,
-    /// The waiting timeout's task, stopped once the second player arrives or the room closes.
-    waiting_timer: Option<AbortHandle>,
+    /// The idle timeout's task (waiting for a second player, or for a rematch), stopped once a
+    /// match starts or the room closes.
+    idle_timer: Option<AbortHandle>,
 }
 
 /// One duo room.
@@ -126,7 +127,7 @@ impl Room {
                 match_no: 0,
                 seed: 0,
                 paused: false,
-                waiting_timer: None,
+                idle_timer: None,
             }),
         }
     }
@@ -183,9 +184,6 @@ impl Room {
         let seat = Seat::new(name, conn.clone());
         let token = seat.token.clone();
         g.seats[1] = Some(seat);
-        if let Some(timer) = g.waiting_timer.take() {
-            timer.abort();
-        }
         if let [Some(a), Some(b)] = &g.seats {
             let players = vec![a.name.as_str(), b.name.as_str()];
             let joined = |seat: u8, token: &str| {
@@ -217,6 +215,9 @@ impl Room {
     }
 
     fn start_match(&self, hub: &Hub, g: &mut Inner) {
+        if let Some(timer) = g.idle_timer.take() {
+            timer.abort();
+        }
         g.match_no += 1;
         g.seed = new_seed();
         g.phase = Phase::Playing;
@@ -291,13 +292,14 @@ impl Room {
     }
 
     /// `seat` topped out: the opponent wins.
-    pub fn game_over(self: &Arc<Self>, hub: &Hub, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+    pub fn game_over(self: &Arc<Self>, hub: &Arc<Hub>, seat: u8, conn_id: u64) -> Result<(), Refusal> {
         let mut g = self.lock();
         playing(&g, seat, conn_id)?;
         self.finish(hub, &mut g, Some(other(seat)), "topped_out");
         let closing = self.close_if_draining(hub, &mut g);
         drop(g);
         self.forget(hub, closing);
+        self.expire_if_idle(hub);
         Ok(())
     }
 

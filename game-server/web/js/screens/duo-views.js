@@ -85,6 +85,7 @@ export const CLOSE_REASONS = {
   opponent_disconnected: 'Your opponent lost the connection and did not come back in time: the room is closed.',
   server_shutdown: 'The server is shutting down: the room is closed.',
   waiting_timeout: 'Nobody joined within 10 minutes: the room is closed.',
+  rematch_timeout: 'No rematch within 10 minutes: the room is closed.',
 };
 
 /** The sentence under the result of a `match_end`. */
