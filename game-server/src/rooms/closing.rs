@@ -244,14 +244,12 @@ mod tests {
         tokio::time::sleep(WAITING_TIMEOUT + Duration::from_secs(1)).await;
     }
 
-    fn assert_closed_for_waiting(hub: &Hub, conn: &Conn) {
+    /// `conn`'s last message is `room_closed` with `reason`, and the hub holds no room nor token.
+    fn assert_closed_with(hub: &Hub, conn: &Conn, reason: &str) {
         let messages = received(conn);
         let last = messages.last().expect("a message");
-        assert_eq!(
-            (last["type"].as_str(), last["reason"].as_str()),
-            (Some("room_closed"), Some("waiting_timeout"))
-        );
-        assert_eq!((hub.rooms(), hub.tokens()), (0, 0), "the room and its token are gone");
+        assert_eq!((last["type"].as_str(), last["reason"].as_str()), (Some("room_closed"), Some(reason)));
+        assert_eq!((hub.rooms(), hub.tokens()), (0, 0), "the room and its tokens are gone");
     }
 
     #[tokio::test(start_paused = true)]
@@ -265,7 +263,7 @@ mod tests {
         assert_eq!(hub.rooms(), 1);
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(room.is_closed());
-        assert_closed_for_waiting(&hub, &ada);
+        assert_closed_with(&hub, &ada, "waiting_timeout");
     }
 
     #[tokio::test(start_paused = true)]
@@ -275,7 +273,7 @@ mod tests {
         let (_room, seat) = quick_match(&hub, &ada, "ada".into(), 0).expect("queued");
         assert_eq!(seat, 0);
         past_the_waiting_timeout().await;
-        assert_closed_for_waiting(&hub, &ada);
+        assert_closed_with(&hub, &ada, "waiting_timeout");
         assert!(hub.pop_quick().is_none(), "the closed room left the quick-match queue");
     }
 
@@ -298,14 +296,8 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(room.is_closed());
         for conn in [&ada, &bob] {
-            let messages = received(conn);
-            let last = messages.last().expect("a message");
-            assert_eq!(
-                (last["type"].as_str(), last["reason"].as_str()),
-                (Some("room_closed"), Some("rematch_timeout"))
-            );
+            assert_closed_with(&hub, conn, "rematch_timeout");
         }
-        assert_eq!((hub.rooms(), hub.tokens()), (0, 0), "the room and its tokens are gone");
     }
 
     #[tokio::test(start_paused = true)]
