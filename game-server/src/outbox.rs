@@ -121,9 +121,10 @@ impl Conn {
         let mut out = self.lock();
         let next = out.queue.pop_front();
         let more = !out.queue.is_empty();
-        if !more && out.queue.capacity() > 0 {
-            // Give the memory back once the queue has drained: most connections sit idle between
-            // messages (in the lobby, on the scoreboard), and a burst may have grown the queue.
+        if !more && out.queue.capacity() > 16 {
+            // A burst grew the queue; give the memory back once it has drained. (Not at every drain:
+            // an active player's queue empties after each relayed board, and freeing the few slots
+            // it needs each time would cost an allocation per message for no measurable memory.)
             out.queue = VecDeque::new();
         }
         (next, more, out.close)

@@ -97,14 +97,16 @@ const WRITE_BATCH: usize = 64;
 /// One task serves both directions of a connection: it writes what the outbox holds, then waits for
 /// whichever comes first, a frame from the client, a new message in the outbox, or the ping tick.
 ///
-/// Why one task and not a receive task plus a send task over a split socket: the second task, the
-/// lock the split shares and the join handle cost about 1 KB per connection, a quarter of what an
-/// idle player costs, and every relayed message needed a cross-task wake-up.
+/// Why one task and not a receive task plus a send task over a split socket: no second task, no
+/// lock shared by the split halves, and no cross-task wake-up per relayed message. Together with
+/// the own task and the boxed socket (see [`upgrade`]) this cut the memory of an open socket (the
+/// README's Performance section has the before and after).
 ///
 /// Every write, including `feed` (which waits for the previous frame to flush when the socket's
 /// buffers are full) and pings, runs under [`WRITE_TIMEOUT`]: a client that stops reading must not
-/// hold this task, its connection slot and its socket forever. While a write waits, the read side
-/// is not polled; the client is not reading then anyway.
+/// hold this task, its connection slot and its socket forever. The trade-off: while a write waits,
+/// the read side is not polled, so a client on a slow downlink also gets its own messages handled
+/// later, and one that writes but never reads is closed after [`WRITE_TIMEOUT`].
 ///
 /// Generic over the socket so tests can use one that never becomes ready.
 async fn run_socket<S>(mut socket: S, session: &mut Session, conn: &Conn, app: &AppState)
