@@ -75,6 +75,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Everything the handlers share; cheap to clone.
+
+/// The release this binary reports (`/version`, `/api/config`): `TETRIS_BUILD_VERSION` at build
+/// time (the image build passes its tag), else the crate version.
+pub const VERSION: &str = match option_env!("TETRIS_BUILD_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
@@ -140,7 +147,7 @@ impl AppState {
                 "startLevelMax": config.start_level_max,
                 "scoreboardSize": config.scoreboard_size,
                 "protocol": protocol::PROTOCOL_VERSION,
-                "version": env!("CARGO_PKG_VERSION"),
+                "version": VERSION,
                 "limits": {
                     "nameMaxChars": names::MAX_NAME_CHARS,
                     "maxMessageBytes": protocol::MAX_MESSAGE_BYTES,
@@ -154,7 +161,7 @@ impl AppState {
         let version_json = Bytes::from(
             serde_json::json!({
                 "name": env!("CARGO_PKG_NAME"),
-                "version": env!("CARGO_PKG_VERSION"),
+                "version": VERSION,
                 "ruleset": config.ruleset.as_str(),
                 "protocol": protocol::PROTOCOL_VERSION,
             })

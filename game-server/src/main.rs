@@ -14,7 +14,7 @@ use tracing_subscriber::filter::LevelFilter;
 /// TETRIS_DRAIN_SECONDS, TETRIS_ALLOWED_ORIGINS, TETRIS_LOG_LEVEL). An invalid value stops the server
 /// with a message naming the variable. SIGTERM or Ctrl-C starts a graceful drain.
 #[derive(Parser)]
-#[command(version)]
+#[command(version = tetris_game_server::VERSION)]
 struct Cli {}
 
 fn main() -> ExitCode {

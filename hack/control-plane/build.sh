@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the local control plane (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# etcd, kwok) from the Go modules pinned in this folder, into a cache outside git.
+# Builds the local cluster (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd,
+# kwok; and for the real node kubelet, kube-proxy, containerd with its runc shim and ctr, and a
+# local-path volume provisioner) from the Go modules pinned in this folder, into a cache outside git.
 #
 # A stamp file holds a hash of every go.mod/go.sum and this script; when it matches, nothing is rebuilt
 # and the script returns in well under a second. Prints the bin directory on its last line.
@@ -12,7 +13,7 @@ bin=$cache/control-plane/bin
 k8s_version=v1.36.3
 
 stamp_input() {
-  cat "$here/build.sh" "$here"/*/go.mod "$here"/*/go.sum
+  cat "$here/build.sh" "$here"/*/go.mod "$here"/*/go.sum "$here"/provisioner/*.go
   go version
 }
 want=$(stamp_input | sha256sum | cut -d' ' -f1)
@@ -35,10 +36,17 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $k8s_version (cold: ~15-25 min on 2 cores)"
+log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy $k8s_version (cold: ~10 min on 2 cores)"
 (cd "$here/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$bin/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+log "building containerd, containerd-shim-runc-v2, ctr"
+(cd "$here/containerd" && go build -trimpath -ldflags "-s -w" -o "$bin/" \
+  github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+  github.com/containerd/containerd/v2/cmd/ctr)
+log "building local-path-provisioner"
+(cd "$here/provisioner" && go build -trimpath -ldflags "-s -w" -o "$bin/local-path-provisioner" .)
 log "building etcd"
 (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)
 log "building kwok"

@@ -54,7 +54,7 @@ impl Drop for Killed {
 async fn run_without_the_crd_exits_with_install_instructions_and_starts_once_it_is_installed() {
     // The shared cluster gets the CRD from the first test that uses it, so this test starts a
     // control plane of its own (a few seconds). No nodes: nothing is scheduled here.
-    let cluster = LocalCluster::start(Options { nodes: 0, dir: None })
+    let cluster = LocalCluster::start(Options { nodes: 0, ..Options::default() })
         .unwrap_or_else(|e| panic!("local control plane failed to start: {e}"));
     let _logs = cluster.log_guard();
     let dir = tempfile::tempdir().expect("temp dir");

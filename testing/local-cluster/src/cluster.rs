@@ -1,6 +1,8 @@
 //! [`LocalCluster`]: starting the control plane, bootstrapping it, and handing out clients.
 
 use crate::binaries;
+use crate::images::Image;
+use crate::node::{self, RealNode};
 use crate::pki::{ClientCert, Pki};
 use crate::process::{Components, wait_for};
 use crate::{Error, Result};
@@ -20,11 +22,15 @@ pub struct Options {
     pub nodes: usize,
     /// Where the run directory goes (default: a fresh folder under the system temp dir).
     pub dir: Option<PathBuf>,
+    /// Also start a real node ([`node::NODE_NAME`]: containerd, runc, CNI, kubelet, kube-proxy)
+    /// that runs real containers, with a default StorageClass whose claims bind to it. Needs root;
+    /// one real node per machine at a time (a second run waits for the first).
+    pub real_node: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { nodes: 1, dir: None }
+        Options { nodes: 1, dir: None, real_node: false }
     }
 }
 
@@ -40,6 +46,8 @@ pub struct LocalCluster {
     components: Components,
     users: Mutex<HashMap<String, PathBuf>>,
     started_in: Duration,
+    /// Declared last: dropped (releasing the machine lock) after [`Drop`] has cleaned up.
+    real_node: Option<RealNode>,
 }
 
 const APISERVER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -92,9 +100,13 @@ impl LocalCluster {
             path: dir.clone(),
             source,
         })?;
+        let real_node = if options.real_node { Some(RealNode::prepare(&dir)?) } else { None };
         let pki = Pki::create(&dir.join("pki"))?;
         let [etcd_port, peer_port, api_port, kwok_port] = free_ports()?;
-        let api_url = format!("https://127.0.0.1:{api_port}");
+        // With a real node, pods reach the API server through the `kubernetes` Service: it listens on
+        // the host's end of the node's veth, not on loopback.
+        let bind = if real_node.is_some() { node::HOST_IP } else { "127.0.0.1" };
+        let api_url = format!("https://{bind}:{api_port}");
 
         let mut cluster = LocalCluster {
             kubeconfig: dir.join("admin.kubeconfig"),
@@ -105,15 +117,19 @@ impl LocalCluster {
             components: Components::default(),
             users: Mutex::new(HashMap::new()),
             started_in: Duration::ZERO,
+            real_node,
         };
         let admin = cluster.pki.client("admin", &["system:masters"])?;
         cluster.write_kubeconfig(&cluster.kubeconfig, "admin", &admin)?;
 
         cluster.start_etcd(etcd_port, peer_port)?;
-        cluster.start_apiserver(etcd_port, api_port)?;
+        cluster.start_apiserver(etcd_port, api_port, bind)?;
         cluster.wait_apiserver()?;
         cluster.start_controllers(kwok_port)?;
-        cluster.kubectl_apply(&storage_class_yaml())?;
+        cluster.kubectl_apply(&storage_class_yaml(cluster.real_node.is_none()))?;
+        if cluster.real_node.is_some() {
+            cluster.start_real_node()?;
+        }
         for i in 0..options.nodes {
             cluster.add_node(&format!("kwok-node-{i}"))?;
         }
@@ -140,15 +156,15 @@ impl LocalCluster {
         self.components.spawn(&self.dir, "etcd", &self.bin.join("etcd"), &args)
     }
 
-    fn start_apiserver(&self, etcd_port: u16, port: u16) -> Result<()> {
+    fn start_apiserver(&self, etcd_port: u16, port: u16, bind: &str) -> Result<()> {
         let policy = self.dir.join("audit-policy.yaml");
         write(&policy, AUDIT_POLICY)?;
         let (cert, key) = self.pki.serving();
         let (sa_key, sa_pub) = self.pki.service_account();
-        let args = vec![
+        let mut args = vec![
             format!("--etcd-servers=http://127.0.0.1:{etcd_port}"),
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
+            format!("--bind-address={bind}"),
+            format!("--advertise-address={bind}"),
             format!("--secure-port={port}"),
             format!("--cert-dir={}", self.dir.join("pki").display()),
             format!("--tls-cert-file={}", cert.display()),
@@ -167,6 +183,16 @@ impl LocalCluster {
             "--audit-log-maxsize=500".into(),
             "--audit-log-mode=blocking".into(),
         ];
+        if self.real_node.is_some() {
+            // logs, exec and port-forward go to the kubelet by its InternalIP (the node's name does not
+            // resolve), with a client certificate the kubelet trusts (same CA).
+            let client = self.pki.client("kube-apiserver-kubelet-client", &["system:masters"])?;
+            args.extend([
+                "--kubelet-preferred-address-types=InternalIP".into(),
+                format!("--kubelet-client-certificate={}", client.cert.display()),
+                format!("--kubelet-client-key={}", client.key.display()),
+            ]);
+        }
         self.components.spawn(&self.dir, "kube-apiserver", &self.bin.join("kube-apiserver"), &args)
     }
 
@@ -241,6 +267,72 @@ impl LocalCluster {
         self.components.spawn(&self.dir, "kwok", &self.bin.join("kwok"), &args)
     }
 
+    /// Starts containerd, the kubelet, kube-proxy (all in the node's network namespace) and the
+    /// volume provisioner, imports the pause image, and waits until the node is Ready.
+    fn start_real_node(&self) -> Result<()> {
+        let node = self.real_node.as_ref().expect("start_real_node is called only with a real node");
+        let pause = crate::images::pause()?;
+        let config = node.containerd_config(&pause.reference)?;
+        let (program, args) =
+            node.in_netns(&self.bin.join("containerd"), &[format!("--config={}", config.display())]);
+        // containerd finds its shim on PATH.
+        self.components.spawn_with_path(&self.dir, "containerd", &program, &args, &self.bin)?;
+        node.wait_containerd(&self.bin.join("ctr"), &self.dir)?;
+        node.import_image(&self.bin.join("ctr"), &pause.archive)?;
+
+        let kubelet_kc = self.user_kubeconfig(&format!("system:node:{}", node::NODE_NAME), &["system:masters"])?;
+        let kubelet_config = node.kubelet_config(&self.pki.ca_cert())?;
+        let (program, args) = node.in_netns(
+            &self.bin.join("kubelet"),
+            &[
+                format!("--config={}", kubelet_config.display()),
+                format!("--kubeconfig={}", kubelet_kc.display()),
+                format!("--root-dir={}", node.dir.join("kubelet").display()),
+                format!("--cert-dir={}", node.dir.join("kubelet-pki").display()),
+                format!("--hostname-override={}", node::NODE_NAME),
+                format!("--node-ip={}", node::NODE_IP),
+                "--node-labels=local-cluster.dev/node=real".into(),
+                "--v=1".into(),
+            ],
+        );
+        self.components.spawn(&self.dir, "kubelet", &program, &args)?;
+
+        let proxy_kc = self.user_kubeconfig("system:kube-proxy", &["system:masters"])?;
+        let proxy_config = node.kube_proxy_config(&proxy_kc)?;
+        let (program, args) =
+            node.in_netns(&self.bin.join("kube-proxy"), &[format!("--config={}", proxy_config.display())]);
+        self.components.spawn(&self.dir, "kube-proxy", &program, &args)?;
+
+        let prov_kc = self.user_kubeconfig("local-path-provisioner", &["system:masters"])?;
+        let volumes = node.dir.join("volumes");
+        std::fs::create_dir_all(&volumes)
+            .map_err(|source| Error::Io { action: "creating", path: volumes.clone(), source })?;
+        self.components.spawn(
+            &self.dir,
+            "local-path-provisioner",
+            &self.bin.join("local-path-provisioner"),
+            &[format!("-kubeconfig={}", prov_kc.display()), format!("-dir={}", volumes.display())],
+        )?;
+        self.wait_node_ready(node::NODE_NAME, Duration::from_secs(120))
+    }
+
+    /// Imports an image into the real node's containerd, so pods that name it (with
+    /// `imagePullPolicy: IfNotPresent` or `Never`) start without a registry.
+    pub fn load_image(&self, image: &Image) -> Result<()> {
+        match &self.real_node {
+            Some(node) => node.import_image(&self.bin.join("ctr"), &image.archive),
+            None => Err(Error::Command {
+                command: format!("load_image {}", image.reference),
+                detail: "this cluster has no real node (Options::real_node)".into(),
+            }),
+        }
+    }
+
+    /// The real node's network namespace and cgroup names (for the cleanup test).
+    pub fn real_node_names(&self) -> Option<(String, String)> {
+        self.real_node.as_ref().map(|n| (n.netns.clone(), n.cgroup.clone()))
+    }
+
     /// Creates a fake node managed by kwok and waits until it is Ready.
     pub fn add_node(&self, name: &str) -> Result<()> {
         self.create_node(name, None)
@@ -254,7 +346,11 @@ impl LocalCluster {
 
     fn create_node(&self, name: &str, dedicated: Option<(&str, &str)>) -> Result<()> {
         self.kubectl_apply(&node_yaml(name, dedicated))?;
-        wait_for(&format!("node {name} Ready"), &self.dir, NODE_TIMEOUT, POLL, || {
+        self.wait_node_ready(name, NODE_TIMEOUT)
+    }
+
+    fn wait_node_ready(&self, name: &str, timeout: Duration) -> Result<()> {
+        wait_for(&format!("node {name} Ready"), &self.dir, timeout, POLL, || {
             self.components.check_alive()?;
             let out = self
                 .kubectl()
@@ -452,15 +548,19 @@ impl LocalCluster {
         LogGuard { cluster: self }
     }
 
-    /// Stops every component now.
+    /// Stops every component now (and, with a real node, removes its containers, mounts, cgroups
+    /// and network namespace).
     pub fn stop(&self) {
         self.components.stop();
+        if self.real_node.is_some() {
+            RealNode::cleanup(&self.dir);
+        }
     }
 }
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        self.components.stop();
+        self.stop();
     }
 }
 
@@ -523,11 +623,24 @@ fn write(path: &Path, text: &str) -> Result<()> {
     })
 }
 
-fn storage_class_yaml() -> String {
-    "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: kwok-volume\n  annotations:\n    \
-     storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: kwok.x-k8s.io/volume\n\
-     reclaimPolicy: Delete\nvolumeBindingMode: Immediate\nallowVolumeExpansion: true\n"
-        .into()
+/// kwok's fake volumes, the default without a real node; with one, `local-path` (directories on the
+/// real node, bound once a pod is scheduled, as local storage binds on real clusters) is.
+fn storage_class_yaml(kwok_default: bool) -> String {
+    format!(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: kwok-volume\n  annotations:\n    \
+         storageclass.kubernetes.io/is-default-class: \"{kwok_default}\"\nprovisioner: kwok.x-k8s.io/volume\n\
+         reclaimPolicy: Delete\nvolumeBindingMode: Immediate\nallowVolumeExpansion: true\n{local}",
+        local = if kwok_default {
+            String::new()
+        } else {
+            format!(
+                "---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: {}\n  annotations:\n    \
+                 storageclass.kubernetes.io/is-default-class: \"true\"\nprovisioner: local-cluster.dev/local-path\n\
+                 reclaimPolicy: Delete\nvolumeBindingMode: WaitForFirstConsumer\n",
+                node::STORAGE_CLASS
+            )
+        }
+    )
 }
 
 fn node_yaml(name: &str, dedicated: Option<(&str, &str)>) -> String {

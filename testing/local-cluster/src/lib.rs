@@ -1,6 +1,7 @@
 //! A real, local Kubernetes control plane for tests and the demo: etcd, kube-apiserver,
 //! kube-controller-manager, kube-scheduler and kwok (fake nodes whose pods turn Running and Ready),
-//! all on 127.0.0.1 with free ports, built from the Go modules in `hack/control-plane/`.
+//! all on 127.0.0.1 with free ports, built from the Go modules in `hack/control-plane/`; and, when
+//! asked, a real node whose pods are real containers.
 //!
 //! # Layout
 //! - [`binaries`]: finds (and on first use builds) the control-plane binaries.
@@ -8,6 +9,9 @@
 //! - [`process`]: starts components in one process group, keeps their logs, and a watchdog that kills
 //!   the group when the owning process is gone, so no component outlives a test run, even one that panics.
 //! - [`cluster`]: [`LocalCluster`]: start, bootstrap (storage class, fake node), clients, namespaces.
+//! - [`node`]: the real node (containerd, runc, CNI, kubelet, kube-proxy in a network namespace of its
+//!   own, a local-path volume provisioner) and its cleanup.
+//! - [`images`]: the pause image and the project's images built from its Dockerfiles with buildah.
 //! - [`audit`]: the API server's audit log of writes, for tests that count what the operator changed.
 //!
 //! # Why sync
@@ -18,6 +22,8 @@
 pub mod audit;
 pub mod binaries;
 pub mod cluster;
+pub mod images;
+pub mod node;
 pub mod pki;
 pub mod process;
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
-    about = "A real local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, controller-manager, scheduler, kwok)"
+    about = "A real local Kubernetes control plane on 127.0.0.1 (etcd, kube-apiserver, controller-manager, scheduler, kwok), optionally with a real node"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,6 +24,12 @@ enum Cmd {
         /// Fake nodes to create.
         #[arg(long, default_value_t = 1)]
         nodes: usize,
+        /// Also start a real node (containerd, kubelet, kube-proxy) that runs real containers.
+        #[arg(long)]
+        real_node: bool,
+        /// Images (OCI archives from hack/images/build.sh) to import into the real node.
+        #[arg(long = "load-image")]
+        load_images: Vec<PathBuf>,
         /// Run directory (default: a fresh one under the temp dir). Removed when the cluster stops.
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -44,8 +50,12 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::BinDir => println!("{}", local_cluster::binaries::bin_dir()?.display()),
-        Cmd::Up { nodes, dir, kubeconfig_out, exit_after_ready, panic_after_ready } => {
-            let cluster = LocalCluster::start(Options { nodes, dir })?;
+        Cmd::Up { nodes, real_node, load_images, dir, kubeconfig_out, exit_after_ready, panic_after_ready } => {
+            let cluster = LocalCluster::start(Options { nodes, dir, real_node })?;
+            for archive in &load_images {
+                let image = local_cluster::images::Image { reference: archive.display().to_string(), archive: archive.clone() };
+                cluster.load_image(&image)?;
+            }
             if let Some(out) = &kubeconfig_out {
                 std::fs::copy(cluster.kubeconfig(), out)?;
             }
@@ -55,6 +65,9 @@ fn main() -> anyhow::Result<()> {
             println!("pids: {}", pids.join(" "));
             println!("KUBECONFIG={}", cluster.kubeconfig().display());
             println!("kubectl: {}", cluster.bin_dir().join("kubectl").display());
+            if let Some((netns, cgroup)) = cluster.real_node_names() {
+                println!("real node: {} (network namespace {netns}, cgroup {cgroup})", local_cluster::node::NODE_NAME);
+            }
             if panic_after_ready {
                 panic!("panicking on purpose with the cluster up (--panic-after-ready)");
             }

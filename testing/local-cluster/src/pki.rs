@@ -43,7 +43,7 @@ impl Pki {
             "apiserver",
             "/CN=kube-apiserver",
             &[
-                "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
+                "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:10.123.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
                 "extendedKeyUsage=serverAuth",
             ],
         )?;

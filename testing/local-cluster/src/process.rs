@@ -2,7 +2,8 @@
 //!
 //! Every component of a cluster runs in one process group (the first component leads it). A
 //! watchdog shell, in a group of its own, polls the owning process and, once it is gone, sends
-//! SIGTERM and then SIGKILL to the whole group and removes the run directory. That covers a test
+//! SIGTERM and then SIGKILL to the whole group, runs the real node's cleanup script if the run has
+//! one, and removes the run directory. That covers a test
 //! binary that exits without dropping its statics, one that panics, and one killed by a signal.
 //! [`Components::stop`] does the same at once for a cluster that is dropped.
 
@@ -34,6 +35,29 @@ impl Components {
     /// Starts `program` with `args`, stdout and stderr to `<dir>/<name>.log`, in the cluster's
     /// process group. The first call also starts the watchdog that guards the group.
     pub fn spawn(&self, dir: &Path, name: &str, program: &Path, args: &[String]) -> Result<()> {
+        self.spawn_inner(dir, name, program, args, None)
+    }
+
+    /// [`Components::spawn`] with `extra_path` put first on the component's PATH.
+    pub fn spawn_with_path(
+        &self,
+        dir: &Path,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        extra_path: &Path,
+    ) -> Result<()> {
+        self.spawn_inner(dir, name, program, args, Some(extra_path))
+    }
+
+    fn spawn_inner(
+        &self,
+        dir: &Path,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        extra_path: Option<&Path>,
+    ) -> Result<()> {
         let log = dir.join(format!("{name}.log"));
         let out = File::create(&log).map_err(|source| Error::Io {
             action: "creating",
@@ -45,6 +69,10 @@ impl Components {
         let mut group = self.group.lock().unwrap_or_else(|p| p.into_inner());
         let mut command = Command::new(program);
         command.args(args).current_dir(dir).stdin(Stdio::null()).stdout(out).stderr(err);
+        if let Some(extra) = extra_path {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{}:{path}", extra.display()));
+        }
         // 0 makes the first component the leader of a new group; the rest join it.
         command.process_group(group.map_or(0, |g| g as i32));
         let child = command.spawn().map_err(|e| Error::Command {
@@ -112,6 +140,7 @@ fn start_watchdog(group: u32, dir: &Path) -> Result<()> {
     let script = format!(
         "while kill -0 {owner} 2>/dev/null; do sleep 0.2; done; \
          kill -TERM -{group} 2>/dev/null; sleep 2; kill -KILL -{group} 2>/dev/null; \
+         [ -f '{dir}/node-cleanup.sh' ] && bash '{dir}/node-cleanup.sh'; \
          [ -n \"$KEEP_LOCAL_CLUSTER_DIR\" ] || rm -rf '{dir}'",
         dir = dir.display()
     );

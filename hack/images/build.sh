@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the operator and game images from Dockerfile.operator and Dockerfile.game with buildah,
+# offline, from the local base images (hack/images/base-images.sh), and writes each as an OCI
+# archive that containerd imports (`ctr images import`).
+#
+#   hack/images/build.sh [operator|game]...    (default: both)
+#
+# Environment: IMAGE_TAG (default `dev`): the tag, and the version the game binary reports (`dev`
+# reports the crate version). Layers are kept in the buildah storage under the cache, so a warm build
+# only recompiles the workspace crates. Prints one `NAME ARCHIVE` line per image on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=hack/images/lib.sh
+source "$here/lib.sh"
+"$here/base-images.sh" >/dev/null
+tag=${IMAGE_TAG:-dev}
+what=("$@")
+((${#what[@]})) || what=(operator game)
+mkdir -p "$images_dir/archives"
+arch=$(dpkg --print-architecture)
+for name in "${what[@]}"; do
+  case $name in
+    operator) ref=localhost/tetris-operator:$tag ;;
+    game) ref=localhost/tetris-game-server:$tag ;;
+    *) echo "unknown image '$name' (operator or game)" >&2; exit 2 ;;
+  esac
+  start=$SECONDS
+  args=(--build-arg BUILD_IMAGE=localhost/tetris/rust-build-base:1.95
+    --build-arg RUNTIME_IMAGE=localhost/tetris/runtime-base:bookworm
+    # buildah 1.28 sets no platform arguments of its own; these are the native ones.
+    --build-arg TARGETARCH="$arch" --build-arg TARGETPLATFORM="linux/$arch" --build-arg BUILDPLATFORM="linux/$arch"
+    --build-arg VERSION="$tag" --build-arg REVISION="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)")
+  # chroot isolation: no nested user namespaces or cgroups needed; the build shares the host's
+  # network, which is how cargo reaches the crate registry.
+  bh bud --quiet --layers --isolation chroot --pull=never -f "$repo/Dockerfile.$name" \
+    "${args[@]}" -t "$ref" "$repo" >&2
+  archive=$images_dir/archives/${ref//[\/:]/_}.tar
+  rm -f "$archive"
+  bh push -q "$ref" "oci-archive:$archive:$ref" >&2
+  echo "[images] $ref built in $((SECONDS - start))s ($(du -h "$archive" | cut -f1) archive)" >&2
+  echo "$ref $archive"
+done

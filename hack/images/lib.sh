@@ -1,0 +1,7 @@
+# Shared by the image scripts: buildah with its storage in the cache (outside any clone), so layers
+# and base images survive from one run to the next.
+cache=${TETRIS_CACHE:-$HOME/.cache/tetris-operator}
+images_dir=$cache/images
+bh() {
+  buildah --root "$images_dir/storage" --runroot "$images_dir/runroot" --storage-driver overlay "$@"
+}
