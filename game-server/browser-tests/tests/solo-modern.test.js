@@ -55,3 +55,45 @@ test('solo modern: a real game with line clears is accepted by the server and re
   assert.deepEqual(summary(replay(log)), { score: over.score, lines: over.lines, level: over.level, frames: over.frame, over: true });
   assert.deepEqual(errors, []);
 });
+
+test('solo modern: a hard drop pressed 60 ms after a line clear lands (no input lost to a clear delay)', async () => {
+  const page = await newPage(browser, errors);
+  await page.goto(`${server.base}/solo`);
+  await page.getByRole('button', { name: 'Start at level 2' }).click();
+  await page.getByRole('button', { name: 'Start game' }).click();
+  await waitForSnapshot(page, (s) => s.screen === 'solo' && s.active, 'the game to run');
+
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await snapshot(page);
+    // Watch in the page, every display frame, for the frame the line count goes up.
+    await page.evaluate((lines) => {
+      window.__clearWatch = null;
+      const look = () => {
+        const s = window.__tetris.snapshot();
+        if (s.lines > lines) {
+          window.__clearWatch = { at: performance.now(), pieces: s.pieces, active: s.active };
+          return;
+        }
+        requestAnimationFrame(look);
+      };
+      requestAnimationFrame(look);
+    }, before.lines);
+    await playUntil(page, (s) => s.lines > before.lines, 30);
+    const watch = await page.evaluate(() => window.__clearWatch && { ...window.__clearWatch, since: performance.now() - window.__clearWatch.at });
+    assert.ok(watch, 'the clear was seen');
+    if (watch.since > 50) continue; // the bot took too long to notice; try the next clear
+    assert.ok(watch.active, 'the next piece is active in the very frame of the clear');
+    await page.waitForTimeout(60 - watch.since);
+    await page.evaluate(() => {
+      window.addEventListener('keydown', (e) => { if (e.code === 'Space') window.__pressedAfter = performance.now() - window.__clearWatch.at; }, { once: true, capture: true });
+    });
+    await page.keyboard.press('Space');
+    const after = await waitForSnapshot(page, (s) => s.pieces > watch.pieces, 'the hard-dropped piece to lock', 500);
+    const delay = await page.evaluate(() => window.__pressedAfter);
+    assert.ok(delay >= 60 && delay < 150, `pressed ${delay.toFixed(0)} ms after the clear`);
+    assert.equal(after.pieces, watch.pieces + 1, 'exactly the dropped piece locked and the next spawned');
+    assert.deepEqual(errors, []);
+    return;
+  }
+  assert.fail('the bot never reacted to a clear within 50 ms');
+});

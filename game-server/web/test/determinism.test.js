@@ -69,7 +69,10 @@ test('a bot-played game clears lines and replays to the same score', () => {
 test('validateLog rejects malformed logs', () => {
   const ok = { v: 1, ruleset: 'classic', seed: 1, startLevel: 0, frames: 10, inputs: [[0, 4]], garbage: [] };
   validateLog(ok);
-  assert.throws(() => validateLog({ ...ok, v: 2 }), /version/);
+  assert.throws(() => validateLog({ ...ok, v: 3 }), /version/);
+  assert.throws(() => validateLog({ ...ok, inputs: [[0, 128]] }), /mask/, 'version 1 has no 180 button');
+  validateLog({ ...ok, v: 2, inputs: [[0, 128]] });
+  assert.throws(() => validateLog({ ...ok, v: 2, handling: { das: 8 } }), /handling/, 'classic logs carry no handling');
   assert.throws(() => validateLog({ ...ok, inputs: [[5, 1], [3, 1]] }), /order/);
   assert.throws(() => validateLog({ ...ok, inputs: [[0, 999]] }), /mask/);
   assert.throws(() => validateLog({ ...ok, frames: -1 }), /frames/);

@@ -8,26 +8,42 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { Game, INPUT_MASK_ALL, HIDDEN, HEIGHT, WIDTH } from '../js/engine/game.js';
+import { Game, inputMaskFor, HIDDEN, HEIGHT, WIDTH } from '../js/engine/game.js';
 import { InputRecorder, replay } from '../js/engine/replay.js';
+import { RULES_VERSION, RULES_VERSIONS } from '../js/engine/rules.js';
 import { plan, nextMask } from './bot.js';
 import { lcg } from './helpers.js';
 
 const DIR = new URL('./vectors/', import.meta.url);
 
-const CASES = [
-  { name: 'classic-level0-bot', ruleset: 'classic', seed: 'vector-classic-0', startLevel: 0, frames: 9000, driver: 'bot' },
-  { name: 'classic-level9-bot', ruleset: 'classic', seed: 'vector-classic-9', startLevel: 9, frames: 9000, driver: 'bot' },
-  { name: 'classic-level18-mash', ruleset: 'classic', seed: 3141592653, startLevel: 18, frames: 20000, driver: 'mash' },
-  { name: 'modern-level0-bot-garbage', ruleset: 'modern', seed: 'vector-modern-0', startLevel: 0, frames: 9000, driver: 'bot', garbageEvery: 500 },
-  { name: 'modern-level5-mash', ruleset: 'modern', seed: 'vector-modern-5', startLevel: 5, frames: 8000, driver: 'mash' },
-  { name: 'modern-level29-bot', ruleset: 'modern', seed: 7, startLevel: 29, frames: 6000, driver: 'bot' },
-];
+/**
+ * Cases per rules version. Version 1's files were recorded before version 2 existed and are never
+ * regenerated from here: they prove that games played under the old rules still replay exactly.
+ */
+const CASES = {
+  1: [
+    { name: 'classic-level0-bot', ruleset: 'classic', seed: 'vector-classic-0', startLevel: 0, frames: 9000, driver: 'bot' },
+    { name: 'classic-level9-bot', ruleset: 'classic', seed: 'vector-classic-9', startLevel: 9, frames: 9000, driver: 'bot' },
+    { name: 'classic-level18-mash', ruleset: 'classic', seed: 3141592653, startLevel: 18, frames: 20000, driver: 'mash' },
+    { name: 'modern-level0-bot-garbage', ruleset: 'modern', seed: 'vector-modern-0', startLevel: 0, frames: 9000, driver: 'bot', garbageEvery: 500 },
+    { name: 'modern-level5-mash', ruleset: 'modern', seed: 'vector-modern-5', startLevel: 5, frames: 8000, driver: 'mash' },
+    { name: 'modern-level29-bot', ruleset: 'modern', seed: 7, startLevel: 29, frames: 6000, driver: 'bot' },
+  ],
+  2: [
+    { name: 'classic-level0-bot', ruleset: 'classic', seed: 'vector-classic-0', startLevel: 0, frames: 9000, driver: 'bot' },
+    { name: 'classic-level18-mash', ruleset: 'classic', seed: 3141592653, startLevel: 18, frames: 20000, driver: 'mash' },
+    { name: 'modern-level0-bot-garbage', ruleset: 'modern', seed: 'vector-modern-0', startLevel: 0, frames: 9000, driver: 'bot', garbageEvery: 500 },
+    { name: 'modern-level5-mash', ruleset: 'modern', seed: 'vector-modern-5', startLevel: 5, frames: 8000, driver: 'mash' },
+    { name: 'modern-level29-bot', ruleset: 'modern', seed: 7, startLevel: 29, frames: 6000, driver: 'bot' },
+    { name: 'modern-level3-fast-handling-mash', ruleset: 'modern', seed: 'vector-modern-fast', startLevel: 3, frames: 8000, driver: 'mash', handling: { das: 6, arr: 0, sdr: 1200 } },
+    { name: 'modern-level1-slow-handling-bot', ruleset: 'modern', seed: 'vector-modern-slow', startLevel: 1, frames: 9000, driver: 'bot', handling: { das: 14, arr: 4, sdr: 30 }, garbageEvery: 700 },
+  ],
+};
 
 /** Plays a case and returns its recorded log. */
-function play(c) {
-  const g = new Game(c);
-  const rec = new InputRecorder(c);
+function play(c, version) {
+  const g = new Game({ ...c, version });
+  const rec = new InputRecorder({ ...c, version });
   const rand = lcg(c.frames);
   let mask = 0;
   let target = null;
@@ -46,7 +62,7 @@ function play(c) {
       }
       mask = g.active && target ? nextMask(g, target, mask) : 0;
     } else if (rand() % 5 === 0) {
-      mask = rand() & INPUT_MASK_ALL;
+      mask = rand() & inputMaskFor(version);
     }
     rec.input(g.frame, mask);
     g.step(mask);
@@ -64,36 +80,51 @@ function expectation(g) {
   };
 }
 
+const fileOf = (version, name) => new URL(`v${version}/${name}.json`, DIR);
+const load = (version, name) => JSON.parse(readFileSync(fileOf(version, name), 'utf8'));
+
+// Only the current version is ever regenerated: older versions' files are history.
 if (process.env.UPDATE_VECTORS === '1') {
-  for (const c of CASES) {
-    const log = play(c);
+  for (const c of CASES[RULES_VERSION]) {
+    const log = play(c, RULES_VERSION);
     const vector = { name: c.name, log, expect: expectation(replay(log)) };
-    writeFileSync(new URL(`${c.name}.json`, DIR), `${JSON.stringify(vector)}\n`);
+    writeFileSync(fileOf(RULES_VERSION, c.name), `${JSON.stringify(vector)}\n`);
   }
 }
 
-test('every case has a vector file and nothing else is in the directory', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
-  assert.deepEqual(files, CASES.map((c) => `${c.name}.json`).sort());
+test('every rules version has its vector directory, and every case its file', () => {
+  assert.deepEqual(Object.keys(CASES).map(Number), RULES_VERSIONS);
+  for (const [version, cases] of Object.entries(CASES)) {
+    const files = readdirSync(new URL(`v${version}/`, DIR)).filter((f) => f.endsWith('.json')).sort();
+    assert.deepEqual(files, cases.map((c) => `${c.name}.json`).sort(), `vectors/v${version}`);
+  }
 });
 
-for (const c of CASES) {
-  test(`vector ${c.name}: replay matches the recorded final state`, () => {
-    const vector = JSON.parse(readFileSync(new URL(`${c.name}.json`, DIR), 'utf8'));
-    assert.deepEqual(expectation(replay(vector.log)), vector.expect);
-  });
+for (const [v, cases] of Object.entries(CASES)) {
+  const version = Number(v);
+  for (const c of cases) {
+    test(`vector v${version}/${c.name}: replay matches the recorded final state`, () => {
+      const vector = load(version, c.name);
+      assert.equal(vector.log.v, version);
+      assert.deepEqual(expectation(replay(vector.log)), vector.expect);
+    });
 
-  test(`vector ${c.name}: the recorded log is what the driver plays today`, () => {
-    const vector = JSON.parse(readFileSync(new URL(`${c.name}.json`, DIR), 'utf8'));
-    assert.deepEqual(play(c), vector.log);
-  });
+    test(`vector v${version}/${c.name}: the recorded log is what the driver plays today under version ${version}`, () => {
+      assert.deepEqual(play(c, version), load(version, c.name).log);
+    });
+  }
 }
 
-test('the vectors exercise line clears, level-ups, garbage and game over', () => {
-  const all = CASES.map((c) => JSON.parse(readFileSync(new URL(`${c.name}.json`, DIR), 'utf8')));
-  assert.ok(all.some((v) => v.expect.lines >= 10 && v.log.ruleset === 'classic'));
-  assert.ok(all.some((v) => v.expect.lines >= 10 && v.log.ruleset === 'modern'));
-  assert.ok(all.some((v) => v.expect.level > v.log.startLevel));
-  assert.ok(all.some((v) => v.log.garbage.length > 0));
-  assert.ok(all.some((v) => v.expect.over));
+test('the vectors exercise line clears, level-ups, garbage, game over, handling and the 180 button', () => {
+  for (const version of RULES_VERSIONS) {
+    const all = CASES[version].map((c) => load(version, c.name));
+    assert.ok(all.some((v) => v.expect.lines >= 10 && v.log.ruleset === 'classic'), `v${version} classic lines`);
+    assert.ok(all.some((v) => v.expect.lines >= 10 && v.log.ruleset === 'modern'), `v${version} modern lines`);
+    assert.ok(all.some((v) => v.expect.level > v.log.startLevel), `v${version} level-up`);
+    assert.ok(all.some((v) => v.log.garbage.length > 0), `v${version} garbage`);
+    assert.ok(all.some((v) => v.expect.over), `v${version} game over`);
+  }
+  const current = CASES[RULES_VERSION].map((c) => load(RULES_VERSION, c.name));
+  assert.ok(current.some((v) => v.log.handling?.arr === 0), 'instant ARR');
+  assert.ok(current.some((v) => v.log.inputs.some(([, m]) => m & 128)), 'the 180 button');
 });

@@ -1,16 +1,17 @@
 // The rules engine: one Game advances one 60 Hz frame per `step(mask)`.
 //
 // It is pure and deterministic: no clock, no Math.random, no DOM. Everything that happens depends on
-// the ruleset, the seed, the start level, the per-frame input masks and (in duo) the garbage added
-// between frames, so a recorded game replays exactly (see replay.js). Both rulesets share this file;
-// the differences live in rules.js tables and in a few `this.rules.*` switches.
+// the ruleset, the rules version, the player's handling (version 2), the seed, the start level, the
+// per-frame input masks and (in duo) the garbage added between frames, so a recorded game replays
+// exactly (see replay.js). Both rulesets and both rules versions share this file; the differences
+// live in rules.js tables and in a few `this.rules.*` switches.
 
 import { Rng, seedToState } from './rng.js';
 import { PIECES, CELL, NRS, shapeOf } from './pieces.js';
 import { srsKicks } from './kicks.js';
 import { BagRandomizer, NesRandomizer } from './randomizer.js';
 import {
-  RULESETS, CELL_UNITS, nesFramesPerCell, modernGravity, classicLevel, modernLevel, MAX_PENDING_GARBAGE,
+  rulesFor, RULES_VERSION, CELL_UNITS, nesFramesPerCell, modernGravity, classicLevel, modernLevel, MAX_PENDING_GARBAGE,
 } from './rules.js';
 import { scoreLock, cancelGarbage } from './scoring.js';
 import { WIDTH, HIDDEN, HEIGHT, fullRows, removeRows, raiseGarbage, tspinKind } from './board.js';
@@ -19,18 +20,25 @@ export { WIDTH, HIDDEN, VISIBLE, HEIGHT } from './board.js';
 
 /** Bits of the per-frame input mask. */
 export const INPUT = Object.freeze({
-  LEFT: 1, RIGHT: 2, DOWN: 4, CW: 8, CCW: 16, HARD: 32, HOLD: 64,
+  LEFT: 1, RIGHT: 2, DOWN: 4, CW: 8, CCW: 16, HARD: 32, HOLD: 64, ROT180: 128,
 });
-/** Every bit that may appear in a mask. */
-export const INPUT_MASK_ALL = 127;
+/** Every bit that may appear in a mask (rules version 2; version 1 has no ROT180). */
+export const INPUT_MASK_ALL = 255;
+/** Every bit a mask may carry under rules `version`. */
+export function inputMaskFor(version) {
+  return version === 1 ? 127 : 255;
+}
+/** Buttons whose press, made while no piece is active, acts when the next piece spawns (version 2). */
+const BUFFERED = INPUT.CW | INPUT.CCW | INPUT.ROT180 | INPUT.HARD | INPUT.HOLD;
 
 export class Game {
   /**
-   * @param {{ruleset?: 'classic'|'modern', seed: string|number, startLevel?: number}} options
+   * @param {{ruleset?: 'classic'|'modern', seed: string|number, startLevel?: number, version?: number,
+   *   handling?: {das?: number, arr?: number, sdr?: number}}} options `handling` counts in modern
+   *   under rules version 2 only (see rules.js HANDLING_LIMITS).
    */
-  constructor({ ruleset = 'classic', seed, startLevel = 0 }) {
-    const rules = RULESETS[ruleset];
-    if (!rules) throw new Error(`unknown ruleset ${ruleset}`);
+  constructor({ ruleset = 'classic', seed, startLevel = 0, version = RULES_VERSION, handling = undefined }) {
+    const rules = rulesFor(ruleset, version, handling);
     if (!Number.isInteger(startLevel) || startLevel < 0 || startLevel > 29) {
       throw new Error(`start level must be an integer in 0..29, got ${startLevel}`);
     }
@@ -55,7 +63,9 @@ export class Game {
     this.stats = Object.fromEntries(PIECES.map((t) => [t, 0]));
     this.over = false;
 
+    this.maskAll = inputMaskFor(rules.version);
     this.prevMask = 0;
+    this.buffered = 0; // version 2: presses made while no piece was active
     this.dasDir = 0;
     this.dasTimer = 0;
     this.gravityAcc = 0;
@@ -124,16 +134,20 @@ export class Game {
   step(mask) {
     if (this.over) return;
     this.frame++;
-    mask &= INPUT_MASK_ALL;
-    const pressed = mask & ~this.prevMask;
+    mask &= this.maskAll;
+    let pressed = mask & ~this.prevMask;
     this.prevMask = mask;
 
     if (!this.active) {
       this.chargeDas(mask);
+      if (this.rules.buffer) this.buffered |= pressed & BUFFERED;
       this.spawnTimer--;
       if (this.spawnTimer > 0) return;
       this.finishLock();
       if (this.over) return;
+      // Initial hold / rotation / buffered hard drop: nothing pressed during the delay is lost.
+      pressed |= this.buffered;
+      this.buffered = 0;
     }
 
     if (this.rules.hold && pressed & INPUT.HOLD && !this.holdUsed) {
@@ -142,6 +156,7 @@ export class Game {
     }
     if (pressed & INPUT.CW) this.rotate(1);
     if (pressed & INPUT.CCW) this.rotate(-1);
+    if (this.rules.rotate180 && pressed & INPUT.ROT180) this.rotate(2);
     this.shift(mask, pressed);
 
     if (this.rules.hardDrop && pressed & INPUT.HARD) {
@@ -237,7 +252,8 @@ export class Game {
         p.x += kx;
         p.y += ky;
         p.rot = to;
-        this.lastKick = i;
+        // A 180 has no "fifth kick" (which would make any T-spin a full one): any kick counts as 1.
+        this.lastKick = dir === 2 ? Math.min(i, 1) : i;
         this.afterManeuver(wasGrounded);
         return;
       }
@@ -263,7 +279,8 @@ export class Game {
     if (this.dasDir === 0) return;
     this.dasTimer++;
     if (this.dasTimer >= this.rules.dasDelay) {
-      this.tryMove(this.dasDir);
+      if (this.rules.dasRepeat === 0) while (this.tryMove(this.dasDir));
+      else this.tryMove(this.dasDir);
       this.dasTimer = this.rules.dasDelay - this.rules.dasRepeat;
     }
   }
@@ -312,7 +329,8 @@ export class Game {
 
   /** Guideline: fractional gravity, soft drop, and a lock delay with a bounded number of resets. */
   fallModern(mask) {
-    if (mask & INPUT.DOWN) {
+    if (this.rules.softDropRate) this.softDropByRate(mask);
+    else if (mask & INPUT.DOWN) {
       this.softCounter++;
       if (this.softCounter >= this.rules.softDropFrames) {
         this.softCounter = 0;
@@ -335,6 +353,27 @@ export class Game {
     if (this.grounded()) {
       this.lockTimer++;
       if (this.lockTimer >= this.rules.lockDelay) this.lock();
+    }
+  }
+
+  /**
+   * Version 2 soft drop: `softDropRate` cells per second, counted in sixtieths of a cell so every
+   * rate is exact in integers; a blocked piece stops the count (lock delay takes over).
+   */
+  softDropByRate(mask) {
+    if (!(mask & INPUT.DOWN)) {
+      this.softCounter = 0;
+      return;
+    }
+    this.softCounter += this.rules.softDropRate;
+    while (this.softCounter >= 60) {
+      this.softCounter -= 60;
+      if (!this.moveDown()) {
+        this.softCounter = 0;
+        return;
+      }
+      this.score += 1;
+      this.gravityAcc = 0;
     }
   }
 

@@ -26,9 +26,16 @@ const I = {
 
 const NONE = [[0, 0]];
 
+/**
+ * 180-degree turns (rules version 2; SRS itself has none): in place, then one cell up, one to
+ * either side, one down. Short on purpose, so a 180 never teleports a piece through the stack.
+ */
+const HALF_TURN = [[0, 0], [0, -1], [1, 0], [-1, 0], [0, 1]];
+
 /** The kick tests to try, in order, when `type` rotates from state `from` to state `to`. */
 export function srsKicks(type, from, to) {
   if (type === 'O') return NONE;
+  if ((from + 2) % 4 === to) return HALF_TURN;
   const table = type === 'I' ? I : JLSTZ;
   return table[`${from}${to}`];
 }

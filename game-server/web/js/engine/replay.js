@@ -1,18 +1,25 @@
 // Input logs: what a player did, frame by frame, compact enough to travel with a score.
 //
-// A log is `{v: 1, ruleset, seed, startLevel, frames, inputs: [[frame, mask], ...],
-// garbage: [[frame, lines, hole], ...]}`. An entry at frame f takes effect before the game steps from
-// frame f to f+1 (that is, while `game.frame === f`). `inputs` holds a mask only when it changes.
-// `frames` is the number of steps played. replay() is the reference a server-side port must match.
+// A log is `{v, ruleset, seed, startLevel, handling?, frames, inputs: [[frame, mask], ...],
+// garbage: [[frame, lines, hole], ...]}`. `v` is the rules version the game was played under (see
+// rules.js RULES_VERSION); a log replays under its own version, so old games still verify after a
+// rule change. `handling` ({das, arr, sdr}) is in version 2 modern logs only. An entry at frame f
+// takes effect before the game steps from frame f to f+1 (that is, while `game.frame === f`).
+// `inputs` holds a mask only when it changes. `frames` is the number of steps played. replay() is
+// the reference a server-side port must match.
 
-import { Game, INPUT_MASK_ALL } from './game.js';
+import { Game, inputMaskFor } from './game.js';
+import { RULES_VERSION, RULES_VERSIONS } from './rules.js';
 
-export const LOG_VERSION = 1;
+/** The version new logs carry: the current rules version. */
+export const LOG_VERSION = RULES_VERSION;
 
 /** Records masks and garbage as a game is played. */
 export class InputRecorder {
-  constructor({ ruleset, seed, startLevel }) {
+  constructor({ ruleset, seed, startLevel, version = LOG_VERSION, handling = undefined }) {
+    this.version = version;
     this.header = { ruleset, seed, startLevel };
+    if (handling && version >= 2 && ruleset === 'modern') this.header.handling = { ...handling };
     this.inputs = [];
     this.garbage = [];
     this.lastMask = 0;
@@ -20,7 +27,7 @@ export class InputRecorder {
 
   /** A recorder that continues a saved log (after a page reload in a duo match). */
   static fromLog(log) {
-    const rec = new InputRecorder(log);
+    const rec = new InputRecorder({ ...log, version: log.v });
     rec.inputs = log.inputs.slice();
     rec.garbage = (log.garbage || []).slice();
     rec.lastMask = rec.inputs.length ? rec.inputs[rec.inputs.length - 1][1] : 0;
@@ -42,21 +49,23 @@ export class InputRecorder {
   /** The log for a game that has played `frames` steps. */
   toLog(frames) {
     return {
-      v: LOG_VERSION, ...this.header, frames, inputs: this.inputs.slice(), garbage: this.garbage.slice(),
+      v: this.version, ...this.header, frames, inputs: this.inputs.slice(), garbage: this.garbage.slice(),
     };
   }
 }
 
 /** Checks a log's shape; throws an Error naming the first problem. */
 export function validateLog(log) {
-  if (!log || log.v !== LOG_VERSION) throw new Error('log: unsupported version');
+  if (!log || !RULES_VERSIONS.includes(log.v)) throw new Error('log: unsupported version');
+  if (log.handling !== undefined && (log.v < 2 || log.ruleset !== 'modern')) throw new Error('log: handling is for version 2 modern logs only');
+  const maskAll = inputMaskFor(log.v);
   if (!Number.isInteger(log.frames) || log.frames < 0) throw new Error('log: frames must be a non-negative integer');
   let last = -1;
   for (const e of log.inputs) {
     if (!Array.isArray(e) || e.length !== 2) throw new Error('log: input entries are [frame, mask]');
     const [f, m] = e;
     if (!Number.isInteger(f) || f < last || f >= log.frames) throw new Error(`log: input frame ${f} out of order`);
-    if (!Number.isInteger(m) || m < 0 || m > INPUT_MASK_ALL) throw new Error(`log: bad mask ${m}`);
+    if (!Number.isInteger(m) || m < 0 || m > maskAll) throw new Error(`log: bad mask ${m}`);
     last = f;
   }
   last = -1;
@@ -73,7 +82,9 @@ export function validateLog(log) {
 /** Plays a log from the start and returns the Game at its end. */
 export function replay(log) {
   validateLog(log);
-  const game = new Game({ ruleset: log.ruleset, seed: log.seed, startLevel: log.startLevel });
+  const game = new Game({
+    ruleset: log.ruleset, seed: log.seed, startLevel: log.startLevel, version: log.v, handling: log.handling,
+  });
   const garbage = log.garbage || [];
   let mask = 0;
   let ii = 0;

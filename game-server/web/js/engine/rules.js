@@ -74,7 +74,19 @@ export function modernLevel(startLevel, lines) {
   return startLevel + Math.floor(lines / 10);
 }
 
-/** Per-ruleset constants. */
+/**
+ * The rules version a new game is played under. A recorded game keeps the version it was played
+ * with (the input log's `v`), and replays under that version's tables for ever:
+ * - 1: modern has a 15-frame line-clear delay during which input is ignored; 7 buttons.
+ * - 2: modern has no line-clear delay (as tetr.io), keys pressed while no piece is active act when
+ *   the next one spawns (hold, rotation, hard drop), a 180-degree rotation button, and the player's
+ *   handling (DAS, ARR, soft-drop speed) is part of the game. Classic is the same in both.
+ */
+export const RULES_VERSION = 2;
+/** Every rules version a log may carry. */
+export const RULES_VERSIONS = [1, 2];
+
+/** Per-ruleset constants of rules version 1 (see rulesFor for the current ones). */
 export const RULESETS = {
   classic: {
     name: 'classic',
@@ -111,3 +123,46 @@ export const RULESETS = {
     garbage: true,
   },
 };
+
+/** Player handling in rules version 2 (modern): frame counts and cells per second, all integers. */
+export const HANDLING_LIMITS = Object.freeze({
+  das: { min: 1, max: 20 }, // frames before auto-repeat starts
+  arr: { min: 0, max: 6 }, // frames between repeats; 0 moves to the wall at once
+  sdr: { min: 10, max: 1200 }, // soft drop, cells per second (1200 = 20 a frame: instant)
+});
+/** The handling a game gets when the player changed nothing (as tetr.io's defaults, near enough). */
+export const DEFAULT_HANDLING = Object.freeze({ das: 10, arr: 2, sdr: 600 });
+
+/** Checks a handling object; returns a complete, frozen copy or throws naming the bad field. */
+export function normalizeHandling(handling = {}) {
+  const out = {};
+  for (const [key, { min, max }] of Object.entries(HANDLING_LIMITS)) {
+    const v = handling[key] ?? DEFAULT_HANDLING[key];
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`handling.${key} must be an integer in ${min}..${max}, got ${v}`);
+    out[key] = v;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * The rule table for `ruleset` under rules `version`, with the player's `handling` folded in
+ * (modern, version 2 only; classic keeps the NES timings whatever the player chose).
+ */
+export function rulesFor(ruleset, version = RULES_VERSION, handling = undefined) {
+  const base = RULESETS[ruleset];
+  if (!base) throw new Error(`unknown ruleset ${ruleset}`);
+  if (!RULES_VERSIONS.includes(version)) throw new Error(`unknown rules version ${version}`);
+  if (version === 1 || ruleset === 'classic') return Object.freeze({ ...base, version, buffer: false, rotate180: false });
+  const hd = normalizeHandling(handling);
+  return Object.freeze({
+    ...base,
+    version,
+    lineClearDelay: 0,
+    buffer: true,
+    rotate180: true,
+    dasDelay: hd.das,
+    dasRepeat: hd.arr,
+    softDropRate: hd.sdr,
+    handling: hd,
+  });
+}

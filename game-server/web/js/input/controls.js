@@ -3,24 +3,17 @@
 // A press is latched until the next sample, so a tap shorter than one frame (a fast finger, a
 // test's key press, a slow frame) still reaches the engine as one press.
 
-import { INPUT } from '../engine/game.js';
-
-/** Key (KeyboardEvent.code) to engine button. */
-export const KEYMAP = {
-  ArrowLeft: INPUT.LEFT, KeyA: INPUT.LEFT,
-  ArrowRight: INPUT.RIGHT, KeyD: INPUT.RIGHT,
-  ArrowDown: INPUT.DOWN, KeyS: INPUT.DOWN,
-  ArrowUp: INPUT.CW, KeyX: INPUT.CW, KeyW: INPUT.CW,
-  KeyZ: INPUT.CCW, KeyQ: INPUT.CCW, ControlLeft: INPUT.CCW, ControlRight: INPUT.CCW,
-  Space: INPUT.HARD,
-  KeyC: INPUT.HOLD, ShiftLeft: INPUT.HOLD, ShiftRight: INPUT.HOLD,
-};
-const PAUSE_KEYS = new Set(['KeyP', 'Escape']);
+import { loadSettings, keymapOf } from '../settings.js';
 
 export class Controls {
-  /** @param {{onPause?: () => void}} options */
-  constructor({ onPause } = {}) {
+  /**
+   * @param {{onPause?: () => void, settings?: object, onAction?: (bit: number) => void}} options
+   * Keys come from the player's settings (settings.js); `onAction` hears every new press (sound).
+   */
+  constructor({ onPause, settings = loadSettings(), onAction } = {}) {
     this.onPause = onPause;
+    this.onAction = onAction;
+    this.keymap = keymapOf(settings);
     this.keys = new Map(); // code -> bit, for keys held now
     this.touchBits = 0;
     this.tapped = 0;
@@ -61,17 +54,19 @@ export class Controls {
 
   onKeyDown(e) {
     if (isTyping(e.target)) return;
-    if (PAUSE_KEYS.has(e.code)) {
+    // A chord with Ctrl/Meta/Alt belongs to the browser (Ctrl+W, Ctrl+R): never a game key.
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const action = this.keymap.get(e.code);
+    if (!action) return;
+    e.preventDefault();
+    if (action.id === 'pause') {
       if (!e.repeat && this.onPause) this.onPause();
-      e.preventDefault();
       return;
     }
-    const bit = KEYMAP[e.code];
-    if (!bit) return;
-    e.preventDefault();
     if (e.repeat) return;
-    this.keys.set(e.code, bit);
-    this.tapped |= bit;
+    this.keys.set(e.code, action.bit);
+    this.tapped |= action.bit;
+    if (this.enabled) this.onAction?.(action.bit);
   }
 
   onKeyUp(e) {
@@ -88,6 +83,7 @@ export class Controls {
       el.setPointerCapture?.(e.pointerId);
       this.touchBits |= bit;
       this.tapped |= bit;
+      if (this.enabled) this.onAction?.(bit);
     });
     el.addEventListener('pointerup', release);
     el.addEventListener('pointercancel', release);

@@ -11,6 +11,7 @@ import { InputRecorder, replay } from '../engine/replay.js';
 import { Controls } from '../input/controls.js';
 import { FrameLoop } from '../loop.js';
 import { api } from '../net/api.js';
+import { loadSettings } from '../settings.js';
 import { stateMessage } from '../net/wire.js';
 import { BoardPanel, describeClear } from './board-panel.js';
 import { touchPad, keyHelp } from './widgets.js';
@@ -86,8 +87,10 @@ export function mountDuo(root, app) {
     phase = 'playing';
     const { seed, startLevel, ruleset } = info;
     const rules = RULESETS[ruleset];
-    const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel });
-    const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel });
+    const settings = loadSettings();
+    const handling = ruleset === 'modern' ? settings.handling : undefined;
+    const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel, handling });
+    const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel, handling });
     const me = new BoardPanel({ ruleset, label: 'Your board', name: myName || 'You' });
     const them = new BoardPanel({ ruleset, label: 'Opponent board', name: info.opponent, compact: true });
     const m = {
@@ -95,14 +98,14 @@ export function mountDuo(root, app) {
       frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
       sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0,
     };
-    m.controls = new Controls({ onPause: () => requestPause(m) });
+    m.controls = new Controls({ onPause: () => requestPause(m), settings });
     m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
     const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
     const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leave }, 'Leave');
     m.info = h('p', { class: 'muted center', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
     // One grid: side by side on wide screens; on phones own board, touch pad, then the opponent.
     replaceChildren(root, m.info, h('div', { class: 'duo-layout' }, me.el, them.el,
-      touchPad(m.controls, rules, () => requestPause(m)), h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules))));
+      touchPad(m.controls, rules, () => requestPause(m), settings), h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules, settings))));
     me.attach();
     them.attach();
     match = m;

@@ -7,6 +7,7 @@ import { InputRecorder } from '../engine/replay.js';
 import { Controls } from '../input/controls.js';
 import { FrameLoop } from '../loop.js';
 import { api } from '../net/api.js';
+import { loadSettings } from '../settings.js';
 import { BoardPanel, describeClear } from './board-panel.js';
 import { levelPicker, touchPad, keyHelp, nameField } from './widgets.js';
 
@@ -56,18 +57,20 @@ export function mountSolo(root, app) {
     const seed = offline ? crypto.getRandomValues(new Uint32Array(1))[0] : ticket.seed;
     const ruleset = offline ? config.ruleset : ticket.ruleset;
     const startLevel = offline ? lastLevel : ticket.startLevel;
-    const game = new Game({ ruleset, seed, startLevel });
-    const recorder = new InputRecorder({ ruleset, seed, startLevel });
+    const settings = loadSettings();
+    const handling = ruleset === 'modern' ? settings.handling : undefined;
+    const game = new Game({ ruleset, seed, startLevel, handling });
+    const recorder = new InputRecorder({ ruleset, seed, startLevel, handling });
     const panel = new BoardPanel({ ruleset, label: 'Your board' });
     const s = { game, recorder, panel, ticket, paused: false, submitted: false };
-    s.controls = new Controls({ onPause: () => togglePause(s) });
+    s.controls = new Controls({ onPause: () => togglePause(s), settings });
     s.loop = new FrameLoop(() => frame(s), () => panel.renderGame(game));
     const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause', onclick: () => togglePause(s) }, 'Pause');
     replaceChildren(root, 
       offline ? h('p', { class: 'muted center', text: 'Offline practice: the server could not be reached, so this score cannot be submitted.' }) : null,
       panel.el,
-      touchPad(s.controls, RULESETS[ruleset], () => togglePause(s)),
-      h('div', { class: 'row center' }, pauseBtn, keyHelp(RULESETS[ruleset])));
+      touchPad(s.controls, RULESETS[ruleset], () => togglePause(s), settings),
+      h('div', { class: 'row center' }, pauseBtn, keyHelp(RULESETS[ruleset], settings)));
     panel.attach();
     session = s;
     s.onVisibility = () => {

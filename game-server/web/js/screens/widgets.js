@@ -2,6 +2,7 @@
 
 import { h } from '../dom.js';
 import { INPUT } from '../engine/game.js';
+import { DEFAULT_KEYS, keyName } from '../settings.js';
 
 /** A grid of level buttons (NES style). `get()` returns the chosen level. */
 export function levelPicker(min, max, initial, label = 'Start level') {
@@ -22,31 +23,43 @@ export function levelPicker(min, max, initial, label = 'Start level') {
   return { el, get: () => chosen };
 }
 
-/** On-screen buttons for touch screens, bound to `controls`; `onPause` for the pause button. */
-export function touchPad(controls, ruleset, onPause) {
+/**
+ * On-screen buttons for touch screens, bound to `controls`; `onPause` for the pause button.
+ * `settings.touch` chooses the button size and a left-handed mirror (the buttons swap sides).
+ */
+export function touchPad(controls, ruleset, onPause, settings = null) {
   const b = (label, text, bit) => {
     const el = h('button', { type: 'button', class: 'btn', 'aria-label': label }, text);
     if (bit) controls.bindButton(el, bit);
     return el;
   };
   const pause = h('button', { type: 'button', class: 'btn', 'aria-label': 'Pause', onclick: onPause }, 'II');
-  return h('div', { class: 'touch', role: 'group', 'aria-label': 'Touch controls' },
-    b('Move left', '◀', INPUT.LEFT), b('Soft drop', '▼', INPUT.DOWN), b('Move right', '▶', INPUT.RIGHT),
-    b('Rotate clockwise', '⟳', INPUT.CW),
-    b('Rotate counter-clockwise', '⟲', INPUT.CCW),
+  const move = [b('Move left', '◀', INPUT.LEFT), b('Soft drop', '▼', INPUT.DOWN), b('Move right', '▶', INPUT.RIGHT)];
+  const turn = [b('Rotate counter-clockwise', '⟲', INPUT.CCW), b('Rotate clockwise', '⟳', INPUT.CW)];
+  const extra = [
     ruleset.hardDrop ? b('Hard drop', '⤓', INPUT.HARD) : null,
     ruleset.hold ? b('Hold', 'HOLD', INPUT.HOLD) : null,
-    pause);
+    pause,
+  ];
+  const touch = settings?.touch || { mirror: false, size: 'medium' };
+  const cls = `touch size-${touch.size}${touch.mirror ? ' mirror' : ''}`;
+  return h('div', { class: cls, role: 'group', 'aria-label': 'Touch controls' },
+    h('div', { class: 'touch-move' }, move), h('div', { class: 'touch-turn' }, turn, extra));
 }
 
-/** Keyboard help for the ruleset. */
-export function keyHelp(ruleset) {
-  const k = (t) => h('kbd', {}, t);
+/** Keyboard help for the ruleset, naming the keys the player bound. */
+export function keyHelp(ruleset, settings = null) {
+  const keys = settings?.keys || DEFAULT_KEYS;
+  const k = (id) => {
+    const list = keys[id] || [];
+    if (!list.length) return [h('kbd', {}, '—')];
+    return list.flatMap((c, i) => (i ? ['/', h('kbd', {}, keyName(c))] : [h('kbd', {}, keyName(c))]));
+  };
   return h('div', { class: 'help card' },
-    h('div', {}, k('←'), ' ', k('→'), ' move · ', k('↓'), ' soft drop'),
-    h('div', {}, k('↑'), '/', k('X'), ' rotate right · ', k('Z'), ' rotate left'),
-    ruleset.hardDrop ? h('div', {}, k('Space'), ' hard drop · ', k('C'), ' hold') : null,
-    h('div', {}, k('P'), '/', k('Esc'), ' pause'));
+    h('div', {}, ...k('left'), ' ', ...k('right'), ' move · ', ...k('soft'), ' soft drop'),
+    h('div', {}, ...k('cw'), ' rotate right · ', ...k('ccw'), ' rotate left', ...(ruleset.hardDrop ? [' · ', ...k('r180'), ' 180'] : [])),
+    ruleset.hardDrop ? h('div', {}, ...k('hard'), ' hard drop · ', ...k('hold'), ' hold') : null,
+    h('div', {}, ...k('pause'), ' pause · ', h('a', { href: '/settings', 'data-link': true, text: 'Settings' })));
 }
 
 const NAME_KEY = 'tetris.name';
