@@ -93,9 +93,12 @@ export async function launchBrowser() {
   });
 }
 
-/** A new page in a fresh context that fails the test on page errors and CSP violations. */
-export async function newPage(browser, errors, viewport = { width: 1100, height: 900 }) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+/**
+ * A new page in a fresh context that fails the test on page errors and CSP violations. `options`
+ * goes to the context too (e.g. `{isMobile: true, hasTouch: true}` for a phone).
+ */
+export async function newPage(browser, errors, viewport = { width: 1100, height: 900 }, options = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, ...options });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   // Everything must come from the game server itself: no CDN, no external fonts.

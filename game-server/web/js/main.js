@@ -38,6 +38,8 @@ function route() {
   unmount = null;
   debug = () => ({ screen: 'none' });
   const mount = ROUTES[location.pathname] || mountHome;
+  // Game screens use the whole width (the board is sized from the viewport).
+  document.body.classList.toggle('playing', location.pathname === '/solo' || location.pathname === '/duo');
   for (const a of document.querySelectorAll('.topnav a')) {
     if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

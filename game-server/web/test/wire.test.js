@@ -73,3 +73,20 @@ test('a malformed relayed state draws an empty board instead of throwing', () =>
   assert.equal(v.piece, null);
   assert.equal(viewFromState('nrs', null).cells.every((c) => c === 0), true);
 });
+
+test('a new piece is drawn whole: its cells are in the buffer row or the field (issue 16)', () => {
+  for (const ruleset of ['modern', 'classic']) {
+    for (const type of PIECES) {
+      const g = new Game({ ruleset, seed: 'spawn' });
+      g.spawnPiece(type);
+      const view = viewFromGame(g);
+      const ys = view.piece.cells.map(([, y]) => y);
+      assert.ok(Math.min(...ys) >= -1, `${ruleset} ${type} spawns with a cell above the buffer row: ${ys}`);
+      const relayed = viewFromState(g.rules.rotation, stateMessage(g));
+      assert.deepEqual(relayed.piece.cells, view.piece.cells, 'the opponent draws the same cells');
+    }
+  }
+  const g = new Game({ ruleset: 'modern', seed: 'buffer' });
+  g.board[3 * 10 + 4] = 5; // a block in the buffer row (engine row HIDDEN - 1)
+  assert.equal(viewFromGame(g).buffer[4], 5);
+});

@@ -1,7 +1,11 @@
 // Canvas drawing of a board view, crisp on high-DPI screens: the backing store is sized in device
-// pixels and cells are whole device pixels.
+// pixels and cells are whole device pixels. The canvas is one row taller than the field: the top
+// row is the buffer row above it, where a new piece appears, drawn without the field's background.
 
 import { WIDTH, VISIBLE } from '../engine/game.js';
+
+/** Rows drawn: the buffer row, then the visible field. */
+export const DRAWN_ROWS = VISIBLE + 1;
 import { COLORS } from './colors.js';
 
 export class BoardRenderer {
@@ -23,29 +27,47 @@ export class BoardRenderer {
     const cssWidth = this.canvas.clientWidth || 300;
     const cell = Math.max(4, Math.floor((cssWidth * dpr) / WIDTH));
     this.canvas.style.width = `${(cell * WIDTH) / dpr}px`;
-    this.canvas.style.height = `${(cell * VISIBLE) / dpr}px`;
+    this.canvas.style.height = `${(cell * DRAWN_ROWS) / dpr}px`;
     if (cell === this.cell) return;
     this.cell = cell;
     this.canvas.width = cell * WIDTH;
-    this.canvas.height = cell * VISIBLE;
+    this.canvas.height = cell * DRAWN_ROWS;
   }
 
   draw(view) {
     const { ctx, cell } = this;
+    const top = cell; // the field starts below the buffer row
+    ctx.clearRect(0, 0, this.canvas.width, top);
     ctx.fillStyle = '#05070b';
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.fillRect(0, top, this.canvas.width, VISIBLE * cell);
     ctx.strokeStyle = 'rgba(255,255,255,0.045)';
     ctx.lineWidth = 1;
     ctx.beginPath();
     for (let x = 1; x < WIDTH; x++) {
-      ctx.moveTo(x * cell + 0.5, 0);
-      ctx.lineTo(x * cell + 0.5, VISIBLE * cell);
+      ctx.moveTo(x * cell + 0.5, top);
+      ctx.lineTo(x * cell + 0.5, top + VISIBLE * cell);
     }
     for (let y = 1; y < VISIBLE; y++) {
-      ctx.moveTo(0, y * cell + 0.5);
-      ctx.lineTo(WIDTH * cell, y * cell + 0.5);
+      ctx.moveTo(0, top + y * cell + 0.5);
+      ctx.lineTo(WIDTH * cell, top + y * cell + 0.5);
     }
     ctx.stroke();
+    // The field's edge, so the buffer row reads as outside it.
+    ctx.strokeStyle = '#3a4560';
+    ctx.lineWidth = Math.max(1, Math.floor(cell / 14));
+    ctx.strokeRect(ctx.lineWidth / 2, top + ctx.lineWidth / 2, this.canvas.width - ctx.lineWidth, VISIBLE * cell - ctx.lineWidth);
+    ctx.save();
+    ctx.translate(0, top);
+    this.drawContents(view, cell);
+    ctx.restore();
+  }
+
+  /** Blocks, ghost and piece, with row 0 at the top of the field (the buffer row is y = -1). */
+  drawContents(view, cell) {
+    const { ctx } = this;
+    if (view.buffer) {
+      for (let x = 0; x < WIDTH; x++) if (view.buffer[x]) drawCell(ctx, x, -1, cell, COLORS[view.buffer[x]], 0.6);
+    }
 
     const clearing = new Set(view.clearing);
     for (let y = 0; y < VISIBLE; y++) {
@@ -61,14 +83,14 @@ export class BoardRenderer {
       ctx.globalAlpha = 0.55;
       ctx.lineWidth = Math.max(1, Math.floor(cell / 12));
       for (const [x, y] of view.ghost) {
-        if (y < 0) continue;
+        if (y < -1) continue;
         const inset = ctx.lineWidth / 2 + 1;
         ctx.strokeRect(x * cell + inset, y * cell + inset, cell - 2 * inset, cell - 2 * inset);
       }
       ctx.globalAlpha = 1;
     }
     if (view.piece) {
-      for (const [x, y] of view.piece.cells) if (y >= 0) drawCell(ctx, x, y, cell, COLORS[view.piece.value], view.over ? 0.45 : 1);
+      for (const [x, y] of view.piece.cells) if (y >= -1) drawCell(ctx, x, y, cell, COLORS[view.piece.value], view.over ? 0.45 : 1);
     }
   }
 }

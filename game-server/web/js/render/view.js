@@ -1,5 +1,6 @@
 // View models: what a board canvas draws, built either from the local engine or from a relayed
-// opponent state. Coordinates are in the 10x20 visible field (row 0 at the top).
+// opponent state. Coordinates are in the 10x20 visible field (row 0 at the top; the buffer row
+// above it is row -1, drawn too).
 
 import { WIDTH, VISIBLE, HIDDEN } from '../engine/game.js';
 import { shapeOf, CELL } from '../engine/pieces.js';
@@ -7,6 +8,7 @@ import { shapeOf, CELL } from '../engine/pieces.js';
 /** The visible part of a local game. */
 export function viewFromGame(game) {
   const cells = game.board.slice(HIDDEN * WIDTH);
+  const buffer = game.board.slice((HIDDEN - 1) * WIDTH, HIDDEN * WIDTH);
   let piece = null;
   let ghost = null;
   const p = game.active;
@@ -19,7 +21,7 @@ export function viewFromGame(game) {
     }
   }
   const clearing = game.clearing.map((y) => y - HIDDEN);
-  return { cells, piece, ghost, clearing, flash: game.clearing.length > 0 && (game.spawnTimer >> 2) % 2 === 0, over: game.over };
+  return { cells, buffer, piece, ghost, clearing, flash: game.clearing.length > 0 && (game.spawnTimer >> 2) % 2 === 0, over: game.over };
 }
 
 const LETTER_VALUE = { '.': 0, I: 1, J: 2, L: 3, O: 4, S: 5, T: 6, Z: 7, G: 8 };

@@ -100,12 +100,13 @@ export function mountDuo(root, app) {
     };
     m.controls = new Controls({ onPause: () => requestPause(m), settings });
     m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
-    const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
+    const pauseBtn = h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
     const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leave }, 'Leave');
-    m.info = h('p', { class: 'muted center', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
-    // One grid: side by side on wide screens; on phones own board, touch pad, then the opponent.
-    replaceChildren(root, m.info, h('div', { class: 'duo-layout' }, me.el, them.el,
-      touchPad(m.controls, rules, () => requestPause(m), settings), h('div', { class: 'row center' }, pauseBtn, leaveBtn, keyHelp(rules, settings))));
+    m.info = h('p', { class: 'muted center match-info', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
+    // One grid (css "game layout"): both boards always on screen, the opponent's as a mini-board on phones.
+    replaceChildren(root, h('div', { class: 'play duo' }, m.info, me.el, them.el, h('div', { class: 'controls' },
+      touchPad(m.controls, rules, () => requestPause(m), settings),
+      h('div', { class: 'actions' }, pauseBtn, leaveBtn, keyHelp(rules, settings)))));
     me.attach();
     them.attach();
     match = m;

@@ -65,12 +65,12 @@ export function mountSolo(root, app) {
     const s = { game, recorder, panel, ticket, paused: false, submitted: false };
     s.controls = new Controls({ onPause: () => togglePause(s), settings });
     s.loop = new FrameLoop(() => frame(s), () => panel.renderGame(game));
-    const pauseBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Pause', onclick: () => togglePause(s) }, 'Pause');
-    replaceChildren(root, 
+    const pauseBtn = h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause', onclick: () => togglePause(s) }, 'Pause');
+    replaceChildren(root,
       offline ? h('p', { class: 'muted center', text: 'Offline practice: the server could not be reached, so this score cannot be submitted.' }) : null,
-      panel.el,
-      touchPad(s.controls, RULESETS[ruleset], () => togglePause(s), settings),
-      h('div', { class: 'row center' }, pauseBtn, keyHelp(RULESETS[ruleset], settings)));
+      h('div', { class: 'play solo' }, panel.el, h('div', { class: 'controls' },
+        touchPad(s.controls, RULESETS[ruleset], () => togglePause(s), settings),
+        h('div', { class: 'actions' }, pauseBtn, keyHelp(RULESETS[ruleset], settings)))));
     panel.attach();
     session = s;
     s.onVisibility = () => {
