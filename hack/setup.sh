@@ -10,6 +10,18 @@ command -v curl >/dev/null || apt_missing+=(curl)
 command -v python3 >/dev/null || apt_missing+=(python3)
 # `make crds` (hack/gen-spec-reference.py) reads the CRD with PyYAML.
 python3 -c 'import yaml' 2>/dev/null || apt_missing+=(python3-yaml)
+# The real node (testing/local-cluster/src/node.rs) and the image builds (hack/images): runc and the
+# CNI plugins under containerd (built from Go modules), iptables and conntrack for kube-proxy,
+# buildah for the Dockerfiles, debootstrap for the local Rust build base.
+[[ -x /usr/sbin/runc ]] || apt_missing+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || apt_missing+=(containernetworking-plugins)
+[[ -x /usr/sbin/iptables ]] || apt_missing+=(iptables)
+[[ -x /usr/sbin/conntrack ]] || apt_missing+=(conntrack)
+command -v buildah >/dev/null || apt_missing+=(buildah)
+command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
+command -v nsenter >/dev/null || apt_missing+=(util-linux)
+command -v ip >/dev/null || apt_missing+=(iproute2)
+command -v gcc >/dev/null || apt_missing+=(gcc libc6-dev)
 if ((${#apt_missing[@]})); then
   # As root, or through passwordless sudo (the same rule as hack/test-web.sh and hack/test-deploy.sh).
   sudo_cmd=()
@@ -28,3 +40,6 @@ hack/control-plane/build.sh >/dev/null
 echo "[setup] control plane binaries: $(hack/control-plane/build.sh)"
 hack/tools/build.sh >/dev/null
 echo "[setup] helm and actionlint: $(hack/tools/build.sh)"
+# The local base images the Dockerfiles build from here (registries of images are out of reach).
+hack/images/base-images.sh >/dev/null
+echo "[setup] base images: localhost/tetris/runtime-base:bookworm localhost/tetris/rust-build-base:1.95 localhost/tetris/pause:local"

@@ -83,26 +83,6 @@ crd_copy_is_current() {
   fi
 }
 
-# hadolint does not look inside RUN heredocs; shellcheck them as the POSIX sh scripts they are.
-shellcheck_dockerfile_heredocs() {
-  local dir f status=0
-  dir=$(mktemp -d)
-  for f in Dockerfile.operator Dockerfile.game; do
-    awk -v out="$dir/$f" '
-      /<<"EOT"$/ { n++; file = out "." n ".sh"; print "#!/bin/sh" > file; inside = 1; next }
-      /^EOT$/ { inside = 0; next }
-      inside { print >> file }' "$f"
-  done
-  if ! compgen -G "$dir/*.sh" >/dev/null; then
-    echo "no RUN heredocs found in the Dockerfiles" >&2
-    status=1
-  elif ! shellcheck "$dir"/*.sh; then
-    status=1
-  fi
-  rm -rf "$dir"
-  return "$status"
-}
-
 helm_lint_every_option() {
   local chart=deploy/helm/tetris-operator digest
   digest=sha256:$(printf '0%.0s' {1..64})
@@ -125,8 +105,9 @@ helm_refuses_two_replicas_without_leader_election() {
 }
 
 check "hadolint Dockerfile.operator Dockerfile.game" hadolint Dockerfile.operator Dockerfile.game
-check "shellcheck of the Dockerfiles' RUN scripts" shellcheck_dockerfile_heredocs
-check "shellcheck hack/test-deploy.sh hack/tools/build.sh" shellcheck hack/test-deploy.sh hack/tools/build.sh
+# hadolint runs shellcheck over each RUN (the Dockerfiles have no heredocs: buildah 1.28, which
+# builds them in the tests, cannot read those).
+check "shellcheck hack/*.sh hack/tools/build.sh hack/images/*.sh" shellcheck -x hack/test-deploy.sh hack/demo.sh hack/setup.sh hack/tools/build.sh hack/images/*.sh
 check "actionlint .github/workflows" actionlint -no-color
 check "helm lint --strict (default values and every option)" helm_lint_every_option
 check "helm refuses two replicas without leader election" helm_refuses_two_replicas_without_leader_election

@@ -22,7 +22,7 @@ source "$here/lib.sh"
 runtime_ref=localhost/tetris/runtime-base:bookworm
 build_ref=localhost/tetris/rust-build-base:1.95
 mkdir -p "$images_dir"
-bases_recipe=1
+bases_recipe="1 $(rustc --version)"
 start=$SECONDS
 log() { echo "[base-images] $((SECONDS - start))s: $*" >&2; }
 work=$(mktemp -d "$images_dir/base.XXXXXX")
