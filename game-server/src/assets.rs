@@ -23,14 +23,14 @@ pub struct Asset {
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// Paths the client routes itself; each serves `index.html`.
-pub const PAGES: &[&str] = &["/", "/solo", "/duo", "/scores"];
+pub const PAGES: &[&str] = &["/", "/solo", "/duo", "/scores", "/settings"];
 
 /// The embedded file at `path`, if any.
 pub fn find(path: &str) -> Option<&'static Asset> {
     FILES.binary_search_by(|a| a.path.cmp(path)).ok().map(|i| &FILES[i])
 }
 
-/// `GET /`, `/solo`, `/duo`, `/scores`: the client's `index.html`.
+/// `GET /`, `/solo`, `/duo`, `/scores`, `/settings`: the client's `index.html`.
 pub async fn page(headers: HeaderMap) -> Response {
     match find("/index.html") {
         Some(asset) => serve(asset, &headers),

@@ -78,7 +78,8 @@ impl Session {
             }
             ClientMsg::State(state) => {
                 let relayed = relay_text(&state, raw);
-                self.in_room(|room, seat| room.relay_state(seat, conn_id, state, relayed))
+                let hub = self.hub.clone();
+                self.in_room(|room, seat| room.relay_state(&hub, seat, conn_id, state, relayed))
             }
             ClientMsg::Garbage { lines } => {
                 let hub = self.hub.clone();
@@ -86,9 +87,9 @@ impl Session {
             }
             ClientMsg::Pause {} => self.in_room(|room, seat| room.set_paused(seat, conn_id, true)),
             ClientMsg::Unpause {} => self.in_room(|room, seat| room.set_paused(seat, conn_id, false)),
-            ClientMsg::GameOver { .. } => {
+            ClientMsg::GameOver { score, .. } => {
                 let hub = self.hub.clone();
-                self.in_room(|room, seat| room.game_over(&hub, seat, conn_id))
+                self.in_room(|room, seat| room.game_over(&hub, seat, conn_id, score))
             }
             ClientMsg::Rematch {} => {
                 let hub = self.hub.clone();

@@ -49,6 +49,7 @@ test('duo classic: a line clear reaches the opponent, no garbage, leaving closes
   await bob.screenshot({ path: screenshotPath('12-duo-classic-bob') });
 
   await alice.getByRole('button', { name: 'Leave the match' }).click();
+  await alice.getByRole('button', { name: 'Leave and lose' }).click();
   await bob.getByText('Your opponent left the room.').waitFor({ timeout: 10000 });
   await bob.getByText('Your opponent left: the room is closed.').waitFor({ timeout: 10000 });
   assert.equal((await snapshot(alice)).phase, 'lobby');

@@ -85,7 +85,8 @@ test('duo modern: room by code, line clear and garbage reach the opponent, mirro
   const frozenAt = (await snapshot(bob)).me.frame;
   await bob.waitForTimeout(300);
   assert.equal((await snapshot(bob)).me.frame, frozenAt, 'no frames while paused');
-  await bob.getByRole('button', { name: 'Resume both players' }).click();
+  // Only the player who paused may resume at first (PROTOCOL.md "Pause rules").
+  await alice.getByRole('button', { name: 'Resume both players' }).click();
   await waitForSnapshot(alice, playing, 'alice resumed');
   await waitForSnapshot(bob, playing, 'bob resumed');
 
@@ -185,6 +186,7 @@ test('duo quick match pairs the next two players with the same pieces', async ()
   assert.deepEqual(s1.me.queue, s2.me.queue);
   assert.match(await p1.locator('main').textContent(), /carol vs dave/);
   await p2.getByRole('button', { name: 'Leave the match' }).click();
+  await p2.getByRole('button', { name: 'Leave and lose' }).click();
   await p1.locator('[data-result="won"]').waitFor({ timeout: 10000 });
   await p1.getByText('Your opponent left the room.').waitFor();
   await p1.context().close();

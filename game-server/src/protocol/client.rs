@@ -122,7 +122,17 @@ pub struct BoardState {
     pub level: u32,
     /// Lines so far.
     pub lines: u32,
+    /// Garbage lines waiting to rise on this board (modern), 0..=20; optional, 0 if absent.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pending: u8,
 }
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+/// Most garbage lines a board may report as waiting (the client's queue bound).
+pub const MAX_PENDING: u8 = 20;
 
 const PIECE_LETTERS: &str = "IJLOSTZ";
 
@@ -146,6 +156,9 @@ impl BoardState {
         }
         if self.hold.is_some_and(|c| !PIECE_LETTERS.contains(c)) {
             return Err("hold must be null or a piece letter".into());
+        }
+        if self.pending > MAX_PENDING {
+            return Err(format!("pending must be at most {MAX_PENDING}"));
         }
         check_totals(self.score, self.lines, self.level)
     }

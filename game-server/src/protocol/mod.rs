@@ -69,6 +69,8 @@ struct FastState {
     score: u32,
     level: u32,
     lines: u32,
+    #[serde(default)]
+    pending: u8,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +95,7 @@ pub fn parse(text: &str) -> Result<ClientMsg, ParseError> {
             score: f.score,
             level: f.level,
             lines: f.lines,
+            pending: f.pending,
         };
         state.validate().map_err(|message| ParseError { reference: Some("state"), message })?;
         return Ok(ClientMsg::State(state));
@@ -220,6 +223,20 @@ mod tests {
     }
 
     #[test]
+    fn state_may_carry_pending_garbage_up_to_twenty_lines() {
+        let with = |n: u32| {
+            format!(
+                r#"{{"type":"state","board":"{}","piece":null,"next":"","hold":null,"score":0,"level":0,"lines":0,"pending":{n}}}"#,
+                empty_board()
+            )
+        };
+        let Ok(ClientMsg::State(s)) = parse(&with(20)) else { panic!("20 pending lines are accepted") };
+        assert_eq!(s.pending, 20);
+        assert!(ServerMsg::OpponentState(&s).to_json().ends_with(r#""pending":20}"#));
+        assert!(parse(&with(21)).is_err_and(|e| e.message.contains("pending")));
+    }
+
+    #[test]
     fn garbage_must_be_one_to_ten_lines() {
         assert!(parse(r#"{"type":"garbage","lines":0}"#).is_err());
         assert!(parse(r#"{"type":"garbage","lines":11}"#).is_err());
@@ -264,6 +281,7 @@ mod tests {
             score: 1,
             level: 2,
             lines: 3,
+            pending: 0,
         };
         let json = ServerMsg::OpponentState(&state).to_json();
         assert!(json.starts_with(r#"{"type":"opponent_state","board":""#), "{json}");

@@ -106,6 +106,11 @@ pub enum ServerMsg<'a> {
         #[serde(rename = "match")]
         match_no: u32,
     },
+    /// Classic: the opponent topped out with this final score; pass it to win.
+    OpponentToppedOut {
+        /// Their final score.
+        score: u32,
+    },
     /// The opponent wants a rematch.
     RematchRequested {},
     /// The room is gone.

@@ -277,14 +277,20 @@ mod tests {
         assert!(hub.pop_quick().is_none(), "the closed room left the quick-match queue");
     }
 
-    /// A room where ada (conn 1) and bob (conn 2) played one match, which bob lost.
+    /// A room where ada (conn 1) and bob (conn 2) played one classic match: both topped out,
+    /// ada with the higher score.
     fn finished_room(hub: &Arc<Hub>) -> (Arc<crate::rooms::Room>, Arc<Conn>, Arc<Conn>) {
         let ada = Arc::new(Conn::new(1));
         let bob = Arc::new(Conn::new(2));
         let room = hub.create_room(Seat::new("ada".into(), ada.clone()), 0, false).expect("room");
         room.join(hub, &bob, "bob".into()).expect("bob joins");
-        room.game_over(hub, 1, bob.id).expect("bob tops out");
+        both_top_out(hub, &room, &ada, &bob);
         (room, ada, bob)
+    }
+
+    fn both_top_out(hub: &Arc<Hub>, room: &Arc<crate::rooms::Room>, ada: &Conn, bob: &Conn) {
+        room.game_over(hub, 1, bob.id, 0).expect("bob tops out");
+        room.game_over(hub, 0, ada.id, 10).expect("ada tops out with more points");
     }
 
     #[tokio::test(start_paused = true)]
@@ -308,7 +314,7 @@ mod tests {
         room.rematch(&hub, 0, ada.id).expect("ada asks");
         room.rematch(&hub, 1, bob.id).expect("bob asks: match 2 starts");
         tokio::time::sleep(WAITING_TIMEOUT / 4).await;
-        room.game_over(&hub, 0, ada.id).expect("ada tops out");
+        both_top_out(&hub, &room, &ada, &bob);
         // Past the first result screen's timeout, but not the second's.
         tokio::time::sleep(WAITING_TIMEOUT / 2).await;
         assert!(!room.is_closed(), "the first timer must not close the room after the rematch");

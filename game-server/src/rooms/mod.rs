@@ -15,8 +15,12 @@ use rand::Rng;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tetris_config::Ruleset;
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 mod closing;
+mod versus;
+
+use versus::ClassicOutcome;
 
 /// Where a room is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,13 @@ struct Inner {
     match_no: u32,
     seed: u32,
     paused: bool,
+    /// Who paused, and when (meaningful while `paused`).
+    paused_by: u8,
+    paused_at: Instant,
+    /// Pauses each seat has left in this match (private rooms; see versus.rs).
+    pauses_left: [u8; 2],
+    /// Classic: each seat's final score once it topped out; the match goes on for the other.
+    out: [Option<u32>; 2],
     /// The idle timeout's task (waiting for a second player, or for a rematch), stopped once a
     /// match starts or the room closes.
     idle_timer: Option<AbortHandle>,
@@ -127,6 +138,10 @@ impl Room {
                 match_no: 0,
                 seed: 0,
                 paused: false,
+                paused_by: 0,
+                paused_at: Instant::now(),
+                pauses_left: [versus::PAUSES_PER_MATCH; 2],
+                out: [None; 2],
                 idle_timer: None,
             }),
         }
@@ -222,6 +237,8 @@ impl Room {
         g.seed = new_seed();
         g.phase = Phase::Playing;
         g.paused = false;
+        g.pauses_left = [versus::PAUSES_PER_MATCH; 2];
+        g.out = [None; 2];
         let ruleset = hub.cfg.ruleset;
         for seat in g.seats.iter_mut().flatten() {
             seat.wants_rematch = false;
@@ -245,8 +262,10 @@ impl Room {
     }
 
     /// Stores `seat`'s board and relays it (as `relayed`, its `opponent_state` text) to the opponent.
+    /// In classic, a survivor whose score passes the topped-out player's final score wins here.
     pub fn relay_state(
-        &self,
+        self: &Arc<Self>,
+        hub: &Arc<Hub>,
         seat: u8,
         conn_id: u64,
         state: BoardState,
@@ -257,10 +276,32 @@ impl Room {
         if let Some(opp) = g.seats[usize::from(other(seat))].as_ref().and_then(|s| s.conn.as_ref()) {
             opp.send_lossy(relayed);
         }
+        let score = state.score;
         if let Some(me) = g.seats[usize::from(seat)].as_mut() {
             me.state = Some(state);
         }
+        if g.out.iter().any(Option::is_some) && g.out[usize::from(seat)].is_none() {
+            let mut live = [0; 2];
+            live[usize::from(seat)] = score;
+            self.settle_classic(hub, g, live, other(seat));
+        }
         Ok(())
+    }
+
+    /// Ends a classic match if `versus::classic_outcome` says it is decided.
+    fn settle_classic(
+        self: &Arc<Self>,
+        hub: &Arc<Hub>,
+        mut g: MutexGuard<'_, Inner>,
+        live: [u32; 2],
+        last_out: u8,
+    ) {
+        let ClassicOutcome::Winner(winner) = versus::classic_outcome(g.out, live, last_out) else { return };
+        self.finish(hub, &mut g, Some(winner), "score");
+        let closing = self.close_if_draining(hub, &mut g);
+        drop(g);
+        self.forget(hub, closing);
+        self.expire_if_idle(hub);
     }
 
     /// Sends `lines` of garbage (with a server-chosen hole) to the opponent.
@@ -277,10 +318,20 @@ impl Room {
         Ok(())
     }
 
-    /// Pauses (`pause = true`) or unpauses the match for both players.
+    /// Pauses (`pause = true`) or unpauses the match for both players, under the rules of
+    /// `versus.rs` (none in quick match, a few per player, only the pauser resumes at first).
     pub fn set_paused(&self, seat: u8, conn_id: u64, pause: bool) -> Result<(), Refusal> {
         let mut g = self.lock();
         playing(&g, seat, conn_id)?;
+        let i = usize::from(seat);
+        if pause && !g.paused {
+            versus::may_pause(self.public, g.pauses_left[i], g.out.iter().any(Option::is_some))?;
+            g.pauses_left[i] -= 1;
+            g.paused_by = seat;
+            g.paused_at = Instant::now();
+        } else if !pause && g.paused {
+            versus::may_unpause(seat, g.paused_by, g.paused_at.elapsed())?;
+        }
         g.paused = pause;
         for (i, s) in g.seats.iter().enumerate() {
             let by = if i == usize::from(seat) { "you" } else { "opponent" };
@@ -291,10 +342,35 @@ impl Room {
         Ok(())
     }
 
-    /// `seat` topped out: the opponent wins.
-    pub fn game_over(self: &Arc<Self>, hub: &Arc<Hub>, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+    /// `seat` topped out with `score`. Modern: the opponent wins. Classic: the opponent is told
+    /// (`opponent_topped_out`) and plays on, unless both are now out (see versus.rs).
+    pub fn game_over(
+        self: &Arc<Self>,
+        hub: &Arc<Hub>,
+        seat: u8,
+        conn_id: u64,
+        score: u32,
+    ) -> Result<(), Refusal> {
         let mut g = self.lock();
         playing(&g, seat, conn_id)?;
+        if hub.cfg.ruleset == Ruleset::Classic {
+            if g.out[usize::from(seat)].is_some() {
+                return Ok(());
+            }
+            g.out[usize::from(seat)] = Some(score);
+            g.paused = false;
+            let opp = g.seats[usize::from(other(seat))].as_ref();
+            let mut live = [0; 2];
+            live[usize::from(other(seat))] = opp.and_then(|s| s.state.as_ref()).map_or(0, |s| s.score);
+            // Told only when the match goes on: a survivor already past the score just wins.
+            if versus::classic_outcome(g.out, live, seat) == ClassicOutcome::Continue
+                && let Some(opp) = opp
+            {
+                opp.send(&text(ServerMsg::OpponentToppedOut { score }));
+            }
+            self.settle_classic(hub, g, live, seat);
+            return Ok(());
+        }
         self.finish(hub, &mut g, Some(other(seat)), "topped_out");
         let closing = self.close_if_draining(hub, &mut g);
         drop(g);

@@ -71,20 +71,96 @@ async fn garbage_is_relayed_with_a_hole_in_modern_and_refused_in_classic() {
 }
 
 #[tokio::test]
-async fn pause_and_unpause_are_mirrored() {
+async fn pause_and_unpause_are_mirrored_and_only_the_pauser_resumes_at_first() {
     let server = TestServer::start(|_| {}).await;
     let (mut a, mut b, _, _) = server.pair().await;
     a.send(json!({"type": "pause"})).await;
     assert_eq!(a.expect("paused").await["by"], "you");
     assert_eq!(b.expect("paused").await["by"], "opponent");
     b.send(json!({"type": "unpause"})).await;
-    assert_eq!(a.expect("unpaused").await["by"], "opponent");
-    assert_eq!(b.expect("unpaused").await["by"], "you");
+    b.expect_error("pause_not_allowed").await;
+    a.send(json!({"type": "unpause"})).await;
+    assert_eq!(a.expect("unpaused").await["by"], "you");
+    assert_eq!(b.expect("unpaused").await["by"], "opponent");
+}
+
+#[tokio::test]
+async fn each_player_has_three_pauses_per_match() {
+    let server = TestServer::start(|_| {}).await;
+    let (mut a, mut b, _, _) = server.pair().await;
+    for _ in 0..3 {
+        a.send(json!({"type": "pause"})).await;
+        a.expect("paused").await;
+        b.expect("paused").await;
+        a.send(json!({"type": "unpause"})).await;
+        a.expect("unpaused").await;
+        b.expect("unpaused").await;
+    }
+    a.send(json!({"type": "pause"})).await;
+    a.expect_error("pause_not_allowed").await;
+    b.send(json!({"type": "pause"})).await;
+    assert_eq!(a.expect("paused").await["by"], "opponent", "the other player still has theirs");
+}
+
+#[tokio::test]
+async fn quick_match_has_no_pause() {
+    let server = TestServer::start(|_| {}).await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    a.send(json!({"type": "quick_match", "name": "ada", "startLevel": 0})).await;
+    a.expect("queued").await;
+    b.send(json!({"type": "quick_match", "name": "bob", "startLevel": 0})).await;
+    for c in [&mut a, &mut b] {
+        c.expect("room_joined").await;
+        c.expect("match_start").await;
+    }
+    a.send(json!({"type": "pause"})).await;
+    let err = a.expect_error("pause_not_allowed").await;
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("quick")), "{err}");
+}
+
+#[tokio::test]
+async fn classic_topping_out_first_does_not_lose_when_the_score_is_higher() {
+    let server = TestServer::start(|_| {}).await;
+    let (mut a, mut b, _, _) = server.pair().await;
+    b.send(json!({"type": "game_over", "score": 5000, "lines": 12, "level": 1})).await;
+    assert_eq!(a.expect("opponent_topped_out").await["score"], 5000);
+    // Alice plays on; a state at 5000 does not win, past 5000 does.
+    a.send(state_with_score(5000)).await;
+    assert_eq!(b.expect("opponent_state").await["score"], 5000, "5000 is not past 5000: no result yet");
+    a.send(state_with_score(5100)).await;
+    assert_eq!(b.expect("opponent_state").await["score"], 5100);
+    assert_eq!(
+        a.expect("match_end").await,
+        json!({"type": "match_end", "winner": 0, "you": "won", "reason": "score", "match": 1})
+    );
+    assert_eq!(b.expect("match_end").await["you"], "lost");
+}
+
+#[tokio::test]
+async fn classic_both_out_the_higher_score_wins() {
+    let server = TestServer::start(|_| {}).await;
+    let (mut a, mut b, _, _) = server.pair().await;
+    a.send(json!({"type": "game_over", "score": 900, "lines": 3, "level": 0})).await;
+    b.expect("opponent_topped_out").await;
+    b.send(json!({"type": "game_over", "score": 300, "lines": 1, "level": 0})).await;
+    let end = a.expect("match_end").await;
+    assert_eq!(
+        (end["winner"].as_u64(), end["you"].as_str(), end["reason"].as_str()),
+        (Some(0), Some("won"), Some("score"))
+    );
+    assert_eq!(b.expect("match_end").await["you"], "lost");
+}
+
+fn state_with_score(score: u32) -> serde_json::Value {
+    let mut s = state_msg(1);
+    s["score"] = json!(score);
+    s
 }
 
 #[tokio::test]
 async fn topping_out_loses_and_both_see_the_winner() {
-    let server = TestServer::start(|_| {}).await;
+    let server = TestServer::start(|c| c.ruleset = Ruleset::Modern).await;
     let (mut a, mut b, _, _) = server.pair().await;
     b.send(json!({"type": "game_over", "score": 100, "lines": 1, "level": 0})).await;
     assert_eq!(
@@ -99,7 +175,7 @@ async fn topping_out_loses_and_both_see_the_winner() {
 
 #[tokio::test]
 async fn rematch_needs_both_and_brings_a_new_seed() {
-    let server = TestServer::start(|_| {}).await;
+    let server = TestServer::start(|c| c.ruleset = Ruleset::Modern).await;
     let (mut a, mut b, first, _) = server.pair().await;
     a.send(json!({"type": "rematch"})).await;
     a.expect_error("not_finished").await;

@@ -7,20 +7,36 @@ import { mountHome } from './screens/home.js';
 import { mountSolo } from './screens/solo.js';
 import { mountDuo } from './screens/duo.js';
 import { mountScores } from './screens/scores.js';
+import { mountSettings } from './screens/settings.js';
 
-const ROUTES = { '/': mountHome, '/solo': mountSolo, '/duo': mountDuo, '/scores': mountScores };
+const ROUTES = { '/': mountHome, '/solo': mountSolo, '/duo': mountDuo, '/scores': mountScores, '/settings': mountSettings };
 
 const root = document.getElementById('app');
 const banner = document.getElementById('banner');
 let unmount = null;
 let debug = () => ({ screen: 'none' });
+// A screen with something to lose (a duo match) sets this: it gets the path, asks the player, and
+// calls `go` only if they agree.
+let leaveGuard = null;
 
 const app = {
   config: DEFAULT_CONFIG,
   connection,
   navigate(path) {
+    if (leaveGuard) {
+      const guard = leaveGuard;
+      guard(() => {
+        if (leaveGuard === guard) leaveGuard = null;
+        app.navigate(path);
+      });
+      return;
+    }
     if (path !== location.pathname + location.search) history.pushState(null, '', path);
     route();
+  },
+  /** `fn(go)` is asked before the player leaves this screen by a link or Back; null to stop asking. */
+  setLeaveGuard(fn) {
+    leaveGuard = fn;
   },
   setDebug(fn) {
     debug = fn;
@@ -36,6 +52,7 @@ const app = {
 function route() {
   if (unmount) unmount();
   unmount = null;
+  leaveGuard = null;
   debug = () => ({ screen: 'none' });
   const mount = ROUTES[location.pathname] || mountHome;
   // Game screens use the whole width (the board is sized from the viewport).
@@ -45,6 +62,7 @@ function route() {
     else a.removeAttribute('aria-current');
   }
   root.replaceChildren();
+  shownPath = location.pathname + location.search;
   unmount = mount(root, app) || null;
 }
 
@@ -56,7 +74,17 @@ document.addEventListener('click', (e) => {
   e.preventDefault();
   app.navigate(url.pathname + url.search);
 });
-window.addEventListener('popstate', route);
+// Back during a guarded screen: stay (put the entry back) and ask; leave only if the player agrees.
+let shownPath = location.pathname + location.search;
+window.addEventListener('popstate', () => {
+  const target = location.pathname + location.search;
+  if (leaveGuard && target !== shownPath) {
+    history.pushState(null, '', shownPath);
+    app.navigate(target);
+    return;
+  }
+  route();
+});
 
 connection.on('draining', (m) => app.banner(`The server is restarting: new games are paused, running matches may finish (up to ${m.seconds} s).`));
 connection.on('open', (m) => {

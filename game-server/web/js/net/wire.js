@@ -19,5 +19,7 @@ export function stateMessage(game) {
     score: Math.min(game.score, 999999999),
     level: Math.min(game.level, 255),
     lines: Math.min(game.lines, 9999),
+    // Only when there is any, so a classic board's message keeps its old shape.
+    ...(game.pendingLines() > 0 ? { pending: Math.min(game.pendingLines(), 20) } : {}),
   };
 }

@@ -48,7 +48,16 @@ export class BoardPanel {
       statsCard.classList.add('stats-card');
     }
 
-    const board = h('div', { class: 'board-wrap' }, this.canvas, this.overlay);
+    // Incoming garbage (modern): a bar beside the field, one cell per waiting line, that turns red
+    // and pulses while the piece touches down (the lock that raises the lines unless it clears).
+    this.meterFill = h('div', { class: 'meter-fill' });
+    this.meter = this.rules.garbage
+      ? h('div', { class: 'garbage-meter', role: 'meter', 'aria-label': 'Incoming garbage lines', 'aria-valuemin': '0', 'aria-valuemax': '20', 'aria-valuenow': '0', 'data-pending': '0' }, this.meterFill)
+      : null;
+    this.sentEl = h('div', { class: 'sent-flash', 'aria-live': 'polite' });
+    this.sentFrames = 0;
+    this.pending = -1;
+    const board = h('div', { class: 'board-wrap' }, this.meter, this.canvas, this.overlay, this.sentEl);
     const nextCard = card('Next', nextCanvas);
     this.el = compact
       ? h('section', { class: 'game opponent', 'aria-label': label },
@@ -85,6 +94,31 @@ export class BoardPanel {
   hideOverlay() {
     this.overlay.hidden = true;
     this.overlay.replaceChildren();
+    this.setPaused(false);
+  }
+
+  /** While paused the queue and hold are hidden (no planning ahead during a pause). */
+  setPaused(paused) {
+    this.el.classList.toggle('paused', paused);
+  }
+
+  /** Draws the garbage meter: `pending` lines (0-20), `warn` while they are about to rise. */
+  setPending(pending, warn) {
+    if (!this.meter) return;
+    const n = Math.max(0, Math.min(20, pending | 0));
+    this.meter.classList.toggle('warn', n > 0 && warn);
+    if (n === this.pending) return;
+    this.pending = n;
+    this.meterFill.style.height = `${(n / 20) * 100}%`;
+    this.meter.dataset.pending = String(n);
+    this.meter.setAttribute('aria-valuenow', String(n));
+  }
+
+  /** Shows "+N" beside the board for a second: N garbage lines were just sent. */
+  flashSent(n) {
+    setText(this.sentEl, `+${n}`);
+    this.sentEl.dataset.sent = String(n);
+    this.sentFrames = 60;
   }
 
   /** Draws a local game. */
@@ -95,6 +129,8 @@ export class BoardPanel {
     this.holdList?.draw([game.hold], game.holdUsed);
     if (this.statEls) for (const t of PIECES) setText(this.statEls[t], game.stats[t]);
     if (this.calloutFrames > 0 && --this.calloutFrames === 0) setText(this.callout, '');
+    if (this.sentFrames > 0 && --this.sentFrames === 0) setText(this.sentEl, '');
+    this.setPending(game.pendingLines(), Boolean(game.active && !game.over && game.grounded()));
   }
 
   /** Draws a relayed opponent state. */
@@ -105,6 +141,7 @@ export class BoardPanel {
     const next = typeof state?.next === 'string' ? state.next.split('').filter((c) => PIECES.includes(c)) : [];
     this.next.draw(next);
     if (this.holdList) this.holdList.draw([PIECES.includes(state?.hold) ? state.hold : null]);
+    this.setPending(Number.isInteger(state?.pending) ? state.pending : 0, false);
   }
 
   numbers(score, lines, level) {

@@ -41,7 +41,7 @@ export function lobbyView(config, initialCode, actions) {
   });
   const el = h('section', { class: 'card menu stack', 'aria-labelledby': 'duo-h' },
     h('h2', { id: 'duo-h', text: 'Duo' }),
-    h('label', { for: 'duo-name' }, 'Name', field.input),
+    h('label', { for: 'duo-name' }, 'Name', field.input, field.counter),
     picker.el,
     h('button', { type: 'button', class: 'btn primary', id: 'create-room', 'aria-label': 'Create a private room',
       onclick: named((name) => actions.create(name, picker.get())) }, 'Create private room'),

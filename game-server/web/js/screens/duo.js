@@ -15,6 +15,7 @@ import { loadSettings } from '../settings.js';
 import { stateMessage } from '../net/wire.js';
 import { BoardPanel, describeClear } from './board-panel.js';
 import { touchPad, keyHelp } from './widgets.js';
+import { confirmDialog, trapFocus } from './dialog.js';
 import { debugGame } from './solo.js';
 import { lobbyView, waitingView, endReason, CLOSE_REASONS } from './duo-views.js';
 import { scoreTable } from './scores.js';
@@ -24,6 +25,10 @@ const STATE_EVERY_FRAMES = 6; // ~10 board updates per second, well inside the r
 const MIN_STATE_GAP = 3;
 const IN_MATCH_MESSAGES = new Set(['state', 'garbage', 'game_over', 'pause', 'unpause']);
 const MAX_GARBAGE_PER_MESSAGE = 10;
+/** Quick match has no pause: a tab hidden this long counts as away and concedes (PROTOCOL.md). */
+const AWAY_FORFEIT_MS = 10000;
+/** A private room pauses both sides once a tab has been hidden this long. */
+const HIDE_PAUSE_MS = 700;
 
 export function mountDuo(root, app) {
   const { config, connection } = app;
@@ -38,6 +43,7 @@ export function mountDuo(root, app) {
   let match = null; // the current match, see startMatch
   let phase = 'lobby';
   let myName = '';
+  let quick = false; // this room came from quick match: no pause
   const offs = [];
   // The lobby shows the duo board, kept live over the socket.
   const duoBoard = scoreTable('duo', 'Duo best scores', 'duo-board-h');
@@ -53,10 +59,11 @@ export function mountDuo(root, app) {
     stopMatch();
     phase = 'lobby';
     room = null;
+    quick = false;
     lobby = lobbyView(config, (params.get('room') || '').toUpperCase(), {
       create: (name, startLevel) => { myName = name; busy(); connection.send({ type: 'create_room', name, startLevel }); },
       join: (name, code) => { myName = name; busy(); connection.send({ type: 'join_room', name, code }); },
-      quick: (name, startLevel) => { myName = name; busy(); connection.send({ type: 'quick_match', name, startLevel }); },
+      quick: (name, startLevel) => { myName = name; quick = true; busy(); connection.send({ type: 'quick_match', name, startLevel }); },
     });
     replaceChildren(root, lobby.el, h('div', { class: 'menu' }, duoBoard.el));
     lobby.status(message);
@@ -71,6 +78,23 @@ export function mountDuo(root, app) {
     stopMatch();
     phase = 'waiting';
     replaceChildren(root, waitingView({ code, queued }, leave));
+  }
+
+  /** Leaving a running match loses it: ask first. */
+  async function confirmLeave() {
+    const m = match;
+    if (!m || m.ended || phase !== 'playing') return true;
+    m.controls.enabled = false;
+    const ok = await confirmDialog({
+      title: 'Leave the match?', text: 'Leaving now counts as a loss: your opponent wins.', yes: 'Leave and lose', no: 'Keep playing',
+    });
+    m.controls.enabled = true;
+    m.controls.clearTaps();
+    return ok;
+  }
+
+  async function leaveAsked() {
+    if (await confirmLeave()) leave();
   }
 
   function leave() {
@@ -96,20 +120,23 @@ export function mountDuo(root, app) {
     const m = {
       game, recorder, me, them, rules, gameId: info.gameId, number: info.match, seat: info.seat,
       frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
-      sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0,
+      sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0, quick,
     };
     m.controls = new Controls({ onPause: () => requestPause(m), settings });
     m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
-    const pauseBtn = h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
-    const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leave }, 'Leave');
+    const pauseBtn = m.quick ? null : h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
+    const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leaveAsked }, 'Leave');
     m.info = h('p', { class: 'muted center match-info', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
     // One grid (css "game layout"): both boards always on screen, the opponent's as a mini-board on phones.
     replaceChildren(root, h('div', { class: 'play duo' }, m.info, me.el, them.el, h('div', { class: 'controls' },
-      touchPad(m.controls, rules, () => requestPause(m), settings),
+      touchPad(m.controls, rules, m.quick ? null : () => requestPause(m), settings),
       h('div', { class: 'actions' }, pauseBtn, leaveBtn, keyHelp(rules, settings)))));
     me.attach();
     them.attach();
     match = m;
+    app.setLeaveGuard(async (go) => {
+      if (await confirmLeave()) go();
+    });
     me.renderGame(game);
     them.renderState(info.opponentState || null);
     saveLog(m);
@@ -164,6 +191,7 @@ export function mountDuo(root, app) {
         if (text) m.me.announce(text);
       } else if (e.type === 'attack') {
         m.sentGarbage += e.lines;
+        m.me.flashSent(e.lines);
         for (let left = e.lines; left > 0; left -= MAX_GARBAGE_PER_MESSAGE) {
           connection.send({ type: 'garbage', lines: Math.min(left, MAX_GARBAGE_PER_MESSAGE) });
         }
@@ -181,7 +209,11 @@ export function mountDuo(root, app) {
       m.loop.stop();
       m.controls.releaseAll();
       connection.send({ type: 'game_over', score: game.score, lines: game.lines, level: game.level });
-      m.me.showOverlay(h('h2', { text: 'Topped out' }), h('p', { class: 'muted', text: 'Waiting for the result…' }));
+      const classicWait = !m.rules.garbage && m.opponentOut === undefined;
+      m.me.showOverlay(h('h2', { text: 'Topped out' }), h('p', {
+        class: 'muted',
+        text: classicWait ? `Your opponent plays on: they win only by passing your ${game.score} points.` : 'Waiting for the result…',
+      }));
     }
   }
 
@@ -196,6 +228,10 @@ export function mountDuo(root, app) {
 
   function requestPause(m) {
     if (m.ended || m.game.over) return;
+    if (m.quick) {
+      m.me.announce('NO PAUSE IN QUICK MATCH');
+      return;
+    }
     connection.send({ type: m.frozen.has('pause') ? 'unpause' : 'pause' });
   }
 
@@ -203,6 +239,8 @@ export function mountDuo(root, app) {
     const m = match;
     if (!m || m.ended) return;
     m.ended = true;
+    app.setLeaveGuard(null);
+    m.releaseFocus?.();
     m.loop.stop();
     m.controls.releaseAll();
     clearTimeout(m.countdownTimer);
@@ -247,6 +285,8 @@ export function mountDuo(root, app) {
 
   function stopMatch() {
     if (!match) return;
+    app.setLeaveGuard(null);
+    match.releaseFocus?.();
     match.loop.stop();
     match.controls.detach();
     match.me.detach();
@@ -278,6 +318,7 @@ export function mountDuo(root, app) {
       if (Array.isArray(msg.players) && msg.players.length < 2) showWaiting(msg.code, false);
     },
     queued() {
+      quick = true;
       showWaiting(null, true);
     },
     opponent_joined(msg) {
@@ -301,11 +342,33 @@ export function mountDuo(root, app) {
     paused(msg) {
       if (!match || match.ended) return;
       saveLog(match);
-      const resume = h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Resume both players', onclick: () => requestPause(match) }, 'Resume');
-      freeze(match, 'pause', [h('h2', { text: 'Paused' }), h('p', { class: 'muted', text: msg.by === 'you' ? 'You paused the match.' : 'Your opponent paused the match.' }), resume]);
+      const m = match;
+      clearTimeout(m.countdownTimer);
+      m.frozen.delete('countdown');
+      const resume = h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Resume both players', onclick: () => requestPause(m) }, 'Resume');
+      const leaveBtn = h('button', { type: 'button', class: 'btn', 'aria-label': 'Leave the match', onclick: leaveAsked }, 'Leave');
+      const who = msg.by === 'you' ? 'You paused the match.' : 'Your opponent paused the match; they can resume (you can after 30 s).';
+      freeze(m, 'pause', [h('h2', { text: 'Paused' }), h('p', { class: 'muted', text: who }), resume, leaveBtn]);
+      m.me.setPaused(true);
+      m.releaseFocus?.();
+      m.releaseFocus = trapFocus(m.me.overlay);
+      resume.focus();
     },
     unpaused() {
-      if (match) unfreeze(match, 'pause');
+      if (!match || match.ended) return;
+      const m = match;
+      m.releaseFocus?.();
+      m.releaseFocus = null;
+      m.frozen.delete('pause');
+      m.me.setPaused(false);
+      // Both players count down 3-2-1 before play resumes, so neither gets a head start.
+      countdown(m, 3);
+    },
+    opponent_topped_out(msg) {
+      if (!match || match.ended) return;
+      match.opponentOut = msg.score;
+      match.them.showOverlay(h('h2', { text: 'Out' }), h('p', { 'data-opponent-out': msg.score, text: `Final score ${msg.score}` }));
+      match.me.announce(`BEAT ${msg.score} TO WIN`);
     },
     opponent_disconnected(msg) {
       if (!match || match.ended) return;
@@ -370,6 +433,10 @@ export function mountDuo(root, app) {
       // A board, garbage or top-out sent just before the other side ended the match crosses
       // `match_end` on the wire; the server refuses it as not_playing. Nothing is wrong then.
       if (msg.code === 'not_playing' && IN_MATCH_MESSAGES.has(msg.ref)) return;
+      if (msg.code === 'pause_not_allowed' && match) {
+        match.me.announce(msg.message || 'No pause now.');
+        return;
+      }
       const text = msg.message || 'Something went wrong.';
       if (phase === 'lobby') lobby?.status(text);
       else if (msg.code === 'bad_resume_token' && match && !match.ended) closed('The connection was lost for too long: the match is over.');
@@ -389,6 +456,32 @@ export function mountDuo(root, app) {
     },
   };
   for (const [type, fn] of Object.entries(handlers)) offs.push(connection.on(type, fn));
+  // A hidden tab cannot run its game (browsers stop animation frames). In a private room it pauses
+  // both sides; in quick match (no pause) a tab hidden for AWAY_FORFEIT_MS counts as away and concedes.
+  let awayTimer = 0;
+  const onVisibility = () => {
+    clearTimeout(awayTimer);
+    const m = match;
+    if (!document.hidden || !m || m.ended || m.game.over || phase !== 'playing') return;
+    if (!m.quick) {
+      // After a moment, so a reload (which hides the page too, then resumes the seat) never pauses:
+      // the unloading page's timer dies with it.
+      awayTimer = setTimeout(() => {
+        if (match === m && !m.ended && document.hidden && !m.frozen.has('pause')) connection.send({ type: 'pause' });
+      }, HIDE_PAUSE_MS);
+      return;
+    }
+    awayTimer = setTimeout(() => {
+      if (match !== m || m.ended || !document.hidden) return;
+      m.reported = true;
+      connection.send({ type: 'game_over', score: m.game.score, lines: m.game.lines, level: m.game.level });
+    }, AWAY_FORFEIT_MS);
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  offs.push(() => {
+    document.removeEventListener('visibilitychange', onVisibility);
+    clearTimeout(awayTimer);
+  });
   // Closing or reloading the tab: keep the log up to this frame so a reload can resume exactly here.
   const onPageHide = () => {
     if (match && !match.ended) saveLog(match);

@@ -10,6 +10,7 @@ import { api } from '../net/api.js';
 import { loadSettings } from '../settings.js';
 import { BoardPanel, describeClear } from './board-panel.js';
 import { levelPicker, touchPad, keyHelp, nameField } from './widgets.js';
+import { trapFocus } from './dialog.js';
 
 export function mountSolo(root, app) {
   const { config } = app;
@@ -102,10 +103,14 @@ export function mountSolo(root, app) {
       s.loop.stop();
       s.controls.releaseAll();
       const resume = h('button', { type: 'button', class: 'btn primary', 'aria-label': 'Resume', onclick: () => togglePause(s) }, 'Resume');
-      s.panel.showOverlay(h('h2', { text: 'Paused' }), resume,
+      s.panel.showOverlay(h('h2', { id: 'pause-h', text: 'Paused' }), resume,
         h('button', { type: 'button', class: 'btn', 'aria-label': 'Quit to menu', onclick: () => app.navigate('/') }, 'Quit'));
+      s.panel.setPaused(true);
+      s.releaseFocus = trapFocus(s.panel.overlay);
       resume.focus();
     } else {
+      s.releaseFocus?.();
+      s.releaseFocus = null;
       s.panel.hideOverlay();
       s.controls.clearTaps();
       s.loop.start();
@@ -121,7 +126,7 @@ export function mountSolo(root, app) {
     const status = h('p', { class: 'error-text', role: 'status', 'aria-live': 'polite' });
     const submit = h('button', { type: 'submit', class: 'btn primary', id: 'submit-score', 'aria-label': 'Submit score' }, 'Submit');
     const form = h('form', { class: 'stack', onsubmit: (e) => { e.preventDefault(); submitScore(s, field, status, submit); } },
-      h('label', { for: 'score-name' }, 'Name', field.input), submit);
+      h('label', { for: 'score-name' }, 'Name', field.input, field.counter), submit);
     if (!s.ticket) form.hidden = true;
     const again = h('button', { type: 'button', class: 'btn', id: 'try-again', 'aria-label': 'Try again at the same level', onclick: () => newGame(again) }, 'Try again');
     const levels = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Choose another start level', onclick: () => showSetup() }, 'Change level');
@@ -165,6 +170,7 @@ export function mountSolo(root, app) {
 
   function stopSession() {
     if (!session) return;
+    session.releaseFocus?.();
     session.loop.stop();
     session.controls.detach();
     session.panel.detach();
@@ -188,5 +194,6 @@ export function debugGame(game) {
     score: game.score, lines: game.lines, level: game.level, over: game.over, frame: game.frame,
     pieces: game.pieces, queue: game.queue.slice(), hold: game.hold, pendingGarbage: game.pendingLines(),
     board: Array.from(game.board), active: game.active ? { ...game.active } : null,
+    activeCells: game.active ? game.cellsOf(game.active) : [], handling: game.rules.handling || null,
   };
 }

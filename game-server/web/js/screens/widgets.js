@@ -33,7 +33,7 @@ export function touchPad(controls, ruleset, onPause, settings = null) {
     if (bit) controls.bindButton(el, bit);
     return el;
   };
-  const pause = h('button', { type: 'button', class: 'btn', 'aria-label': 'Pause', onclick: onPause }, 'II');
+  const pause = onPause ? h('button', { type: 'button', class: 'btn', 'aria-label': 'Pause', onclick: onPause }, 'II') : null;
   const move = [b('Move left', '◀', INPUT.LEFT), b('Soft drop', '▼', INPUT.DOWN), b('Move right', '▶', INPUT.RIGHT)];
   const turn = [b('Rotate counter-clockwise', '⟲', INPUT.CCW), b('Rotate clockwise', '⟳', INPUT.CW)];
   const extra = [
@@ -76,8 +76,19 @@ export function nameField(maxChars, id) {
     type: 'text', id, name: 'name', maxlength: maxChars, autocomplete: 'nickname', spellcheck: 'false',
     value: saved.slice(0, maxChars), placeholder: 'Your name', 'aria-label': 'Your name',
   });
+  // Visible count, so the limit is never a silent cut (maxlength stops typing at it).
+  const counter = h('span', { class: 'char-count', id: `${id}-count`, 'aria-live': 'polite' });
+  const count = () => {
+    const n = [...input.value].length;
+    counter.textContent = `${n}/${maxChars}${n >= maxChars ? ' (limit)' : ''}`;
+    counter.classList.toggle('full', n >= maxChars);
+  };
+  input.setAttribute('aria-describedby', counter.id);
+  input.addEventListener('input', count);
+  count();
   return {
     input,
+    counter,
     /** The trimmed name, or null with a reason when it is not acceptable. */
     read() {
       const name = input.value.trim();
