@@ -123,9 +123,14 @@ fn issue(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: NewGame = json_body(headers, body)?;
-    if req.mode != "solo" {
-        return Err(ApiError::bad_request("mode must be \"solo\"; duo games are issued by their room"));
-    }
+    let mode = match Mode::parse(&req.mode) {
+        Some(m @ (Mode::Solo | Mode::Sprint | Mode::Blitz)) => m,
+        _ => {
+            return Err(ApiError::bad_request(
+                "mode must be \"solo\", \"sprint\" or \"blitz\"; duo games are issued by their room",
+            ));
+        }
+    };
     if !app.config.solo {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -137,13 +142,17 @@ fn issue(
     if !(min..=max).contains(&req.start_level) {
         return Err(ApiError::bad_request(format!("startLevel must be from {min} to {max}")));
     }
+    // Sprint and blitz boards compare like with like: every game starts at the lowest level.
+    if mode != Mode::Solo && req.start_level != min {
+        return Err(ApiError::bad_request(format!("{} games start at level {min}", mode.as_str())));
+    }
     let seed = crate::games::new_seed();
-    let ticket = app.tickets.issue(Mode::Solo, app.config.ruleset, req.start_level, seed);
-    app.metrics.games_started.get_or_create(&[("mode", "solo")]).inc();
+    let ticket = app.tickets.issue(mode, app.config.ruleset, req.start_level, seed);
+    app.metrics.games_started.get_or_create(&[("mode", mode.as_str())]).inc();
     let body = serde_json::to_string(&IssuedGame {
         game_id: &ticket.game_id,
         seed,
-        mode: "solo",
+        mode: mode.as_str(),
         ruleset: app.config.ruleset.as_str(),
         start_level: req.start_level,
     })
@@ -203,7 +212,7 @@ async fn submit_inner(
         }
     })?;
     let enabled = match ticket.mode {
-        Mode::Solo => app.config.solo,
+        Mode::Solo | Mode::Sprint | Mode::Blitz => app.config.solo,
         Mode::Duo => app.config.duo,
     };
     if !enabled {
@@ -242,8 +251,8 @@ async fn submit_inner(
             },
         )?;
     app.metrics.scores_accepted.get_or_create(&[("mode", mode.as_str())]).inc();
-    if mode == Mode::Solo {
-        app.metrics.games_finished.get_or_create(&[("mode", "solo")]).inc();
+    if mode != Mode::Duo {
+        app.metrics.games_finished.get_or_create(&[("mode", mode.as_str())]).inc();
     }
     let body = serde_json::to_string(&accepted).expect("plain fields serialize");
     Ok(json_response(StatusCode::CREATED, body))
@@ -269,6 +278,5 @@ pub async fn top(State(app): State<AppState>, RawQuery(query): RawQuery) -> Resp
     if limit >= size {
         return json_response(StatusCode::OK, boards.api_json.clone());
     }
-    let cut = |v: &[crate::scoreboard::Entry]| v[..limit.min(v.len())].to_vec();
-    json_response(StatusCode::OK, tables_json(&cut(&boards.solo), &cut(&boards.duo)))
+    json_response(StatusCode::OK, tables_json(boards.ruleset, &boards.tables, limit))
 }

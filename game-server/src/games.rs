@@ -25,21 +25,54 @@ const MAC_BYTES: usize = 16;
 /// Which scoreboard a game belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
-    /// A single-player game.
+    /// A single-player marathon game (played until it tops out).
     Solo,
     /// One seat of a duo match.
     Duo,
+    /// Single player: clear 40 lines as fast as possible (ranked by time).
+    Sprint,
+    /// Single player: as many points as possible in 2 minutes.
+    Blitz,
 }
 
 impl Mode {
+    /// Every mode, in the order boards are listed.
+    pub const ALL: [Mode; 4] = [Mode::Solo, Mode::Duo, Mode::Sprint, Mode::Blitz];
+
     /// The name used in JSON, metrics and the database.
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Solo => "solo",
             Mode::Duo => "duo",
+            Mode::Sprint => "sprint",
+            Mode::Blitz => "blitz",
+        }
+    }
+
+    /// The mode named `s` in JSON.
+    pub fn parse(s: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Whether a lower time, not a higher score, ranks first.
+    pub fn ranks_by_time(self) -> bool {
+        self == Mode::Sprint
+    }
+
+    fn byte(self) -> u8 {
+        match self {
+            Mode::Solo => 0,
+            Mode::Duo => 1,
+            Mode::Sprint => 2,
+            Mode::Blitz => 3,
         }
     }
 }
+
+/// Lines that end a sprint.
+pub const SPRINT_LINES: u32 = 40;
+/// Length of a blitz game.
+pub const BLITZ_MS: u64 = 120_000;
 
 /// What a valid ticket says about its game.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,10 +129,7 @@ impl Tickets {
     fn issue_at(&self, mode: Mode, ruleset: Ruleset, start_level: u8, seed: u32, issued_at: u64) -> Ticket {
         let mut payload = [0u8; PAYLOAD_BYTES];
         payload[0] = VERSION;
-        payload[1] = match mode {
-            Mode::Solo => 0,
-            Mode::Duo => 1,
-        };
+        payload[1] = mode.byte();
         payload[2] = match ruleset {
             Ruleset::Classic => 0,
             Ruleset::Modern => 1,
@@ -125,11 +155,7 @@ impl Tickets {
         let mut check = self.hmac();
         check.update(&payload);
         check.verify_truncated_left(&mac).map_err(|_| TicketError::Unknown)?;
-        let mode = match payload[1] {
-            0 => Mode::Solo,
-            1 => Mode::Duo,
-            _ => return Err(TicketError::Unknown),
-        };
+        let mode = Mode::ALL.into_iter().find(|m| m.byte() == payload[1]).ok_or(TicketError::Unknown)?;
         let ruleset = match payload[2] {
             0 => Ruleset::Classic,
             1 => Ruleset::Modern,
@@ -223,6 +249,15 @@ mod tests {
         let back = tickets().verify_at(&t.game_id, 1_000 + 60).expect("fresh ticket");
         assert_eq!(back, t);
         assert_eq!(back.seed, 0xdead_beef);
+    }
+
+    #[test]
+    fn every_mode_survives_the_round_trip() {
+        for mode in Mode::ALL {
+            let t = tickets().issue_at(mode, Ruleset::Modern, 0, 9, 1_000);
+            assert_eq!(tickets().verify_at(&t.game_id, 1_000).map(|t| t.mode), Ok(mode));
+            assert_eq!(Mode::parse(mode.as_str()), Some(mode));
+        }
     }
 
     #[test]

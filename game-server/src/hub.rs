@@ -387,7 +387,7 @@ pub(crate) mod tests {
 
     /// A hub with the default settings and an empty scoreboard (shared with the rooms' tests).
     pub(crate) fn hub() -> Arc<Hub> {
-        let (_tx, boards) = watch::channel(Arc::new(Boards::new(Vec::new(), Vec::new())));
+        let (_tx, boards) = watch::channel(Arc::new(Boards::new(Ruleset::Classic, Default::default())));
         Arc::new(Hub::new(
             HubConfig::from(&GameConfig::default()),
             Arc::new(Metrics::new()),

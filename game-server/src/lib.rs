@@ -133,7 +133,7 @@ impl AppState {
 
     /// [`AppState::new`] with explicit hub settings (tests shorten its timeouts).
     pub fn with_hub_config(config: GameConfig, hub: HubConfig) -> Result<Self, RunError> {
-        let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size)?;
+        let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?;
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
         let hub = Arc::new(Hub::new(hub, metrics.clone(), tickets.clone(), scores.subscribe()));
@@ -143,6 +143,8 @@ impl AppState {
                 "ruleset": config.ruleset.as_str(),
                 "solo": config.solo,
                 "duo": config.duo,
+                // Solo modes offered (all three whenever solo is on).
+                "soloModes": if config.solo { vec!["marathon", "sprint", "blitz"] } else { Vec::new() },
                 "startLevelMin": config.start_level_min,
                 "startLevelMax": config.start_level_max,
                 "scoreboardSize": config.scoreboard_size,

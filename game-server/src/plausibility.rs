@@ -3,7 +3,7 @@
 //! later; these rules only need the ticket, the reported totals and the time since the ticket was
 //! issued. Each rule is documented in `PROTOCOL.md` ("Plausibility rules") with the same numbering.
 
-use crate::games::{Mode, Ticket};
+use crate::games::{BLITZ_MS, Mode, SPRINT_LINES, Ticket};
 use tetris_config::Ruleset;
 
 /// Highest score accepted at all.
@@ -103,7 +103,7 @@ pub fn check(ticket: &Ticket, report: &Report, elapsed_ms: u64) -> Result<(), Im
     if r.pieces > max_pieces {
         return Err(Implausible(format!("{} pieces cannot fit with {} lines cleared", r.pieces, r.lines)));
     }
-    if ticket.mode == Mode::Solo && r.pieces < (10 * r.lines).div_ceil(4) {
+    if ticket.mode != Mode::Duo && r.pieces < (10 * r.lines).div_ceil(4) {
         return Err(Implausible(format!("{} lines need more than {} pieces", r.lines, r.pieces)));
     }
     // Rule 4: speed, against the client's duration and the server's clock.
@@ -120,6 +120,21 @@ pub fn check(ticket: &Ticket, report: &Report, elapsed_ms: u64) -> Result<(), Im
             "score {} is above the most {} lines and {} pieces can give ({bound})",
             r.score, r.lines, r.pieces
         )));
+    }
+    // Rule 6: the mode's goal. A sprint is over at 40 lines (a lock can clear up to 4 at once, so
+    // it ends with 40 to 43), a blitz after 2 minutes of play.
+    match ticket.mode {
+        Mode::Sprint if !(SPRINT_LINES..SPRINT_LINES + 4).contains(&r.lines) => {
+            return Err(Implausible(format!("a sprint ends at {SPRINT_LINES} lines, not {}", r.lines)));
+        }
+        Mode::Blitz if r.duration_ms > BLITZ_MS + 1_000 => {
+            return Err(Implausible(format!(
+                "a blitz lasts {} s, not {} ms",
+                BLITZ_MS / 1000,
+                r.duration_ms
+            )));
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -197,6 +212,17 @@ mod tests {
         // Claims a 10-minute game on a ticket issued 1 minute ago.
         assert!(check(&t, &report(0, 100, 10, 300, 600_000), 60_000).is_err());
         assert!(check(&t, &report(0, 100, 10, 300, 600_000), 600_000).is_ok());
+    }
+
+    #[test]
+    fn a_sprint_must_reach_40_lines_and_a_blitz_must_stop_at_2_minutes() {
+        let sprint = ticket(Mode::Sprint, Ruleset::Modern, 0);
+        assert!(check(&sprint, &report(3_000, 40, 4, 100, 60_000), 61_000).is_ok());
+        assert!(check(&sprint, &report(3_000, 39, 3, 100, 60_000), 61_000).is_err());
+        assert!(check(&sprint, &report(3_000, 44, 4, 120, 60_000), 61_000).is_err());
+        let blitz = ticket(Mode::Blitz, Ruleset::Modern, 0);
+        assert!(check(&blitz, &report(3_000, 20, 2, 60, 120_000), 121_000).is_ok());
+        assert!(check(&blitz, &report(3_000, 20, 2, 60, 200_000), 201_000).is_err());
     }
 
     #[test]

@@ -14,6 +14,17 @@
 //! and the fsync cost is shared; when idle, a lone submit commits at once. The async runtime never
 //! touches SQLite, so a slow disk delays score acks but never a game.
 //!
+//! # Boards
+//! One board per mode (solo marathon, duo, sprint, blitz) and per ruleset: a server shows only the
+//! boards of the ruleset it runs, since classic and modern scores are not comparable. Sprint ranks
+//! by time (lowest first), every other mode by score. A game in which nothing happened (0 points,
+//! 0 lines, e.g. a duo walkover) is stored but never ranked.
+//!
+//! # Schema versions
+//! `PRAGMA user_version` 0 had one `best` row per (mode, name) across rulesets; version 1 keys it by
+//! (mode, ruleset, name) and adds the time. Opening a version 0 file rebuilds `best` from `scores`
+//! (which holds every accepted game), in the same transaction that sets version 1.
+//!
 //! # Reads
 //! The top-N tables are kept in memory (refreshed by the writer after a commit that changed them, with
 //! an indexed `ORDER BY score DESC LIMIT N`) and published through a `watch` channel, which the hub
@@ -28,6 +39,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use tetris_config::Ruleset;
 use tokio::sync::{mpsc, oneshot, watch};
 use writer::Writer;
 
@@ -58,17 +70,48 @@ CREATE TABLE IF NOT EXISTS scores (
     input_log TEXT,
     submitted_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS best (
+";
+
+/// The current schema version (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// The per-board best table of schema version 1. `rank_key` is what ranks (higher first): the
+/// score, or minus the time for sprint.
+const BEST_V1: &str = "
+CREATE TABLE best (
     mode TEXT NOT NULL,
+    ruleset TEXT NOT NULL,
     name TEXT NOT NULL,
     score INTEGER NOT NULL,
     lines INTEGER NOT NULL,
     level INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    rank_key INTEGER NOT NULL,
     score_id INTEGER NOT NULL,
-    PRIMARY KEY (mode, name)
+    PRIMARY KEY (mode, ruleset, name)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS best_rank ON best (mode, score DESC, score_id);
+CREATE INDEX best_rank ON best (mode, ruleset, rank_key DESC, score_id);
+INSERT INTO best (mode, ruleset, name, score, lines, level, duration_ms, rank_key, score_id)
+SELECT mode, ruleset, name, score, lines, level, duration_ms, k, id FROM (
+    SELECT *, CASE WHEN mode = 'sprint' THEN -duration_ms ELSE score END AS k,
+        row_number() OVER (PARTITION BY mode, ruleset, name
+            ORDER BY CASE WHEN mode = 'sprint' THEN -duration_ms ELSE score END DESC, id) AS n
+    FROM scores WHERE NOT (score = 0 AND lines = 0)
+) WHERE n = 1;
 ";
+
+/// Brings the schema to [`SCHEMA_VERSION`], rebuilding `best` from `scores` when it is older.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < SCHEMA_VERSION {
+        tx.execute_batch("DROP INDEX IF EXISTS best_rank; DROP TABLE IF EXISTS best;")?;
+        tx.execute_batch(BEST_V1)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()
+}
 
 /// The database could not be opened or prepared.
 #[derive(Debug, thiserror::Error)]
@@ -135,37 +178,48 @@ pub struct Entry {
     pub lines: u32,
     /// Final level of that game.
     pub level: u32,
+    /// Play time of that game (sprint and blitz boards only).
+    #[serde(rename = "timeMs", skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
 }
 
-/// Both top-N tables, with their JSON forms prepared once per change.
+/// The top-N table of every mode (in [`Mode::ALL`] order) for the server's ruleset, with their
+/// JSON forms prepared once per change.
 #[derive(Debug, Clone)]
 pub struct Boards {
-    /// Solo table.
-    pub solo: Vec<Entry>,
-    /// Duo table.
-    pub duo: Vec<Entry>,
-    /// `{"solo":[...],"duo":[...]}` for `GET /api/scores`.
+    /// The ruleset these boards are for.
+    pub ruleset: Ruleset,
+    /// One table per mode, in [`Mode::ALL`] order.
+    pub tables: [Vec<Entry>; 4],
+    /// `{"ruleset":..,"solo":[...],"duo":[...],"sprint":[...],"blitz":[...]}` for `GET /api/scores`.
     pub api_json: Bytes,
     /// The `scores` WebSocket message.
     pub ws_json: Utf8Bytes,
 }
 
 impl Boards {
-    pub(crate) fn new(solo: Vec<Entry>, duo: Vec<Entry>) -> Self {
-        let api = tables_json(&solo, &duo);
+    pub(crate) fn new(ruleset: Ruleset, tables: [Vec<Entry>; 4]) -> Self {
+        let api = tables_json(ruleset, &tables, usize::MAX);
         let ws = format!(r#"{{"type":"scores",{}"#, &api[1..]);
-        Boards { solo, duo, api_json: Bytes::from(api), ws_json: Utf8Bytes::from(ws) }
+        Boards { ruleset, tables, api_json: Bytes::from(api), ws_json: Utf8Bytes::from(ws) }
+    }
+
+    /// The table of `mode`.
+    pub fn table(&self, mode: Mode) -> &[Entry] {
+        let i = Mode::ALL.iter().position(|m| *m == mode).expect("Mode::ALL lists every mode");
+        &self.tables[i]
     }
 }
 
-/// `{"solo":[...],"duo":[...]}` for the given rows.
-pub fn tables_json(solo: &[Entry], duo: &[Entry]) -> String {
-    #[derive(Serialize)]
-    struct Tables<'a> {
-        solo: &'a [Entry],
-        duo: &'a [Entry],
+/// The JSON object of every table, each cut to its first `limit` rows.
+pub fn tables_json(ruleset: Ruleset, tables: &[Vec<Entry>; 4], limit: usize) -> String {
+    let mut map = serde_json::Map::new();
+    map.insert("ruleset".into(), ruleset.as_str().into());
+    for (mode, rows) in Mode::ALL.iter().zip(tables) {
+        let rows = &rows[..limit.min(rows.len())];
+        map.insert(mode.as_str().into(), serde_json::to_value(rows).expect("entries serialize"));
     }
-    serde_json::to_string(&Tables { solo, duo }).expect("entries serialize")
+    serde_json::to_string(&map).expect("a JSON map serializes")
 }
 
 pub(crate) enum Command {
@@ -187,22 +241,24 @@ pub struct Scoreboard {
 impl Scoreboard {
     /// Opens (creating if needed) the database at `path`, starts the writer thread, and returns the
     /// handle and the ticket-signing key stored in the database.
-    pub fn open(path: &Path, size: u16) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
+    /// Boards are those of `ruleset`, the one this server runs.
+    pub fn open(
+        path: &Path,
+        size: u16,
+        ruleset: Ruleset,
+    ) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
         let err = |source| OpenError { path: path.to_owned(), source };
         let conn = open_writer(path).map_err(err)?;
         let key = load_key(&conn).map_err(err)?;
         let size = usize::from(size);
-        let boards = Boards::new(
-            top(&conn, Mode::Solo, size).map_err(err)?,
-            top(&conn, Mode::Duo, size).map_err(err)?,
-        );
+        let boards = Boards::new(ruleset, all_tops(&conn, ruleset, size).map_err(err)?);
         let probe = Connection::open(path).map_err(err)?;
         probe.busy_timeout(std::time::Duration::from_secs(1)).map_err(err)?;
 
         let (tx, rx) = mpsc::channel(QUEUE);
         let (boards_tx, boards_rx) = watch::channel(Arc::new(boards));
         let healthy = Arc::new(AtomicBool::new(true));
-        let writer = Writer { conn, size, boards: boards_tx, healthy: healthy.clone() };
+        let writer = Writer { conn, size, ruleset, boards: boards_tx, healthy: healthy.clone() };
         std::thread::Builder::new()
             .name("scoreboard-writer".into())
             .spawn(move || writer.run(rx))
@@ -267,11 +323,11 @@ impl Scoreboard {
 
 /// The writer's connection: WAL, `synchronous=FULL` (see "Durability" above), schema in place.
 fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.execute_batch(SCHEMA)?;
+    migrate(&mut conn)?;
     Ok(conn)
 }
 
@@ -286,19 +342,54 @@ fn load_key(conn: &Connection) -> rusqlite::Result<[u8; KEY_BYTES]> {
         .map_err(|_| rusqlite::Error::InvalidColumnType(0, "ticket_key".into(), rusqlite::types::Type::Blob))
 }
 
-pub(crate) fn top(conn: &Connection, mode: Mode, size: usize) -> rusqlite::Result<Vec<Entry>> {
+pub(crate) fn top(
+    conn: &Connection,
+    mode: Mode,
+    ruleset: Ruleset,
+    size: usize,
+) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT name, score, lines, level FROM best WHERE mode = ?1 ORDER BY score DESC, score_id LIMIT ?2",
+        "SELECT name, score, lines, level, duration_ms FROM best WHERE mode = ?1 AND ruleset = ?2
+         ORDER BY rank_key DESC, score_id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![mode.as_str(), size as i64], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?, r.get::<_, u32>(3)?))
+    let timed = matches!(mode, Mode::Sprint | Mode::Blitz);
+    let rows = stmt.query_map(params![mode.as_str(), ruleset.as_str(), size as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, u32>(2)?,
+            r.get::<_, u32>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
     })?;
     let mut out = Vec::with_capacity(size);
     for (i, row) in rows.enumerate() {
-        let (name, score, lines, level) = row?;
-        out.push(Entry { rank: i as u32 + 1, name, score, lines, level });
+        let (name, score, lines, level, ms) = row?;
+        out.push(Entry {
+            rank: i as u32 + 1,
+            name,
+            score,
+            lines,
+            level,
+            time_ms: timed.then_some(ms.max(0) as u64),
+        });
     }
     Ok(out)
+}
+
+/// Every mode's table for `ruleset`, in [`Mode::ALL`] order.
+pub(crate) fn all_tops(
+    conn: &Connection,
+    ruleset: Ruleset,
+    size: usize,
+) -> rusqlite::Result<[Vec<Entry>; 4]> {
+    let [a, b, c, d] = Mode::ALL;
+    Ok([
+        top(conn, a, ruleset, size)?,
+        top(conn, b, ruleset, size)?,
+        top(conn, c, ruleset, size)?,
+        top(conn, d, ruleset, size)?,
+    ])
 }
 
 #[cfg(test)]
@@ -316,6 +407,52 @@ mod tests {
         assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
     }
 
+    /// A schema version 0 file (one best row per mode and name, rulesets mixed) is rebuilt into
+    /// per-ruleset boards from its scores, and walkovers (0 points, 0 lines) are not ranked.
+    #[test]
+    fn a_version_0_database_is_migrated_into_per_ruleset_boards() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let old = Connection::open(&path).expect("open");
+        old.execute_batch(SCHEMA).expect("scores table");
+        old.execute_batch(
+            "CREATE TABLE best (mode TEXT NOT NULL, name TEXT NOT NULL, score INTEGER NOT NULL, lines INTEGER NOT NULL,
+             level INTEGER NOT NULL, score_id INTEGER NOT NULL, PRIMARY KEY (mode, name)) WITHOUT ROWID;
+             CREATE INDEX best_rank ON best (mode, score DESC, score_id);",
+        )
+        .expect("version 0 best table");
+        let rows = [
+            ("a", "solo", "ada", 9000, 30, "classic"),
+            ("b", "solo", "ada", 500, 3, "modern"),
+            ("c", "solo", "bob", 800, 5, "modern"),
+            ("d", "duo", "cy", 0, 0, "modern"),
+        ];
+        for (game, mode, name, score, lines, ruleset) in rows {
+            old.execute(
+                "INSERT INTO scores (game, mode, name, score, lines, level, pieces, duration_ms, start_level, seed, ruleset, submitted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, 50, 60000, 0, 1, ?6, 0)",
+                params![game, mode, name, score, lines, ruleset],
+            )
+            .expect("insert");
+        }
+        old.execute("INSERT INTO best VALUES ('solo', 'ada', 9000, 30, 0, 1)", []).expect("old best");
+        drop(old);
+
+        let conn = open_writer(&path).expect("migrates");
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        let names = |mode, ruleset| -> Vec<(String, u32)> {
+            top(&conn, mode, ruleset, 10).expect("top").into_iter().map(|e| (e.name, e.score)).collect()
+        };
+        assert_eq!(names(Mode::Solo, Ruleset::Modern), vec![("bob".into(), 800), ("ada".into(), 500)]);
+        assert_eq!(names(Mode::Solo, Ruleset::Classic), vec![("ada".into(), 9000)]);
+        assert_eq!(names(Mode::Duo, Ruleset::Modern), vec![], "the walkover is not ranked");
+        drop(conn);
+        // Opening again changes nothing.
+        let again = open_writer(&path).expect("reopen");
+        assert_eq!(top(&again, Mode::Solo, Ruleset::Modern, 10).expect("top").len(), 2);
+    }
+
     /// Regression: the writer dropped its receiver only after answering `Stop`, so a readiness check
     /// right after `stop()` could still find the channel open and report the database usable.
     #[tokio::test]
@@ -323,7 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         // The race needed the writer thread to be slower than this task; a few rounds make that likely.
         for round in 0..20 {
-            let (board, _) = Scoreboard::open(&dir.path().join("s.db"), 10).expect("open");
+            let (board, _) = Scoreboard::open(&dir.path().join("s.db"), 10, Ruleset::Modern).expect("open");
             assert!(board.is_usable().await);
             board.stop().await;
             assert!(!board.is_usable().await, "usable after stop (round {round})");

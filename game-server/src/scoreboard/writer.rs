@@ -1,17 +1,20 @@
 //! The writer thread: the only code that writes the scoreboard. Group commit and read-your-writes
 //! are explained in the parent module's documentation.
 
-use super::{Accepted, Boards, Command, MAX_BATCH, MAX_RANK, Submission, SubmitError, top};
-use crate::games::{Mode, unix_now};
+use super::{Accepted, Boards, Command, MAX_BATCH, MAX_RANK, Submission, SubmitError, all_tops};
+use crate::games::unix_now;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tetris_config::Ruleset;
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Owns the write connection; runs on its own thread.
 pub(crate) struct Writer {
     pub(crate) conn: Connection,
     pub(crate) size: usize,
+    /// The ruleset whose boards are published.
+    pub(crate) ruleset: Ruleset,
     pub(crate) boards: watch::Sender<Arc<Boards>>,
     pub(crate) healthy: Arc<AtomicBool>,
 }
@@ -54,15 +57,13 @@ impl Writer {
 
     /// Writes `batch` in one transaction; answers every sender after the commit (or the failure).
     fn write(&mut self, batch: &mut Vec<(Box<Submission>, Reply)>) {
-        let mut changed = [false; 2];
+        let mut changed = false;
         let outcome = (|| -> rusqlite::Result<Vec<Result<Accepted, SubmitError>>> {
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut results = Vec::with_capacity(batch.len());
             for (submission, _) in batch.iter() {
                 let result = store(&tx, submission)?;
-                if result.as_ref().is_ok_and(|a| a.personal_best) {
-                    changed[usize::from(submission.ticket.mode == Mode::Duo)] = true;
-                }
+                changed |= result.as_ref().is_ok_and(|a| a.personal_best);
                 results.push(result);
             }
             tx.commit()?;
@@ -73,7 +74,7 @@ impl Writer {
                 self.healthy.store(true, Ordering::Relaxed);
                 // Tables first, answers second: a player who got 201 and then reads the board sees
                 // their score.
-                if changed.iter().any(|c| *c) {
+                if changed {
                     self.refresh();
                 }
                 for ((_, reply), result) in batch.drain(..).zip(results) {
@@ -105,13 +106,11 @@ impl Writer {
 
     /// Reloads the top-N tables and publishes them if they changed.
     fn refresh(&mut self) {
-        let tables = top(&self.conn, Mode::Solo, self.size)
-            .and_then(|solo| Ok((solo, top(&self.conn, Mode::Duo, self.size)?)));
-        match tables {
-            Ok((solo, duo)) => {
+        match all_tops(&self.conn, self.ruleset, self.size) {
+            Ok(tables) => {
                 let current = self.boards.borrow().clone();
-                if current.solo != solo || current.duo != duo {
-                    self.boards.send_replace(Arc::new(Boards::new(solo, duo)));
+                if current.tables != tables {
+                    self.boards.send_replace(Arc::new(Boards::new(self.ruleset, tables)));
                 }
             }
             Err(e) => tracing::error!(error = %e, "reading the scoreboard tables failed"),
@@ -150,27 +149,56 @@ fn store(tx: &rusqlite::Transaction<'_>, s: &Submission) -> rusqlite::Result<Res
         return Ok(Err(SubmitError::AlreadySubmitted));
     }
     let id = tx.last_insert_rowid();
-    let previous: Option<(u32, i64)> = tx
-        .prepare_cached("SELECT score, score_id FROM best WHERE mode = ?1 AND name = ?2")?
-        .query_row(params![mode, s.name], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let personal_best = previous.is_none_or(|(best, _)| r.score > best);
-    let (best, best_id) = if personal_best {
-        tx.prepare_cached(
-            "INSERT INTO best (mode, name, score, lines, level, score_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (mode, name) DO UPDATE SET score = excluded.score, lines = excluded.lines,
-             level = excluded.level, score_id = excluded.score_id",
+    let ruleset = t.ruleset.as_str();
+    let rank_key = if t.mode.ranks_by_time() { -(r.duration_ms as i64) } else { i64::from(r.score) };
+    let previous: Option<(i64, i64, u32)> = tx
+        .prepare_cached(
+            "SELECT rank_key, score_id, score FROM best WHERE mode = ?1 AND ruleset = ?2 AND name = ?3",
         )?
-        .execute(params![mode, s.name, r.score, r.lines, r.level, id])?;
-        (r.score, id)
+        .query_row(params![mode, ruleset, s.name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    // A game where nothing happened (a walkover) is kept but never ranked.
+    if r.score == 0 && r.lines == 0 {
+        return Ok(Ok(Accepted {
+            accepted: true,
+            mode,
+            name: s.name.clone(),
+            score: 0,
+            best: previous.map_or(0, |p| p.2),
+            personal_best: false,
+            rank: None,
+        }));
+    }
+    let personal_best = previous.is_none_or(|(best, _, _)| rank_key > best);
+    let (best_key, best_id, best) = if personal_best {
+        tx.prepare_cached(
+            "INSERT INTO best (mode, ruleset, name, score, lines, level, duration_ms, rank_key, score_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (mode, ruleset, name) DO UPDATE SET score = excluded.score, lines = excluded.lines,
+             level = excluded.level, duration_ms = excluded.duration_ms, rank_key = excluded.rank_key,
+             score_id = excluded.score_id",
+        )?
+        .execute(params![
+            mode,
+            ruleset,
+            s.name,
+            r.score,
+            r.lines,
+            r.level,
+            r.duration_ms as i64,
+            rank_key,
+            id
+        ])?;
+        (rank_key, id, r.score)
     } else {
-        previous.unwrap_or((r.score, id))
+        previous.unwrap_or((rank_key, id, r.score))
     };
     let above: u32 = tx
         .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM best WHERE mode = ?1 AND (score > ?2 OR (score = ?2 AND score_id < ?3)) LIMIT ?4)",
+            "SELECT count(*) FROM (SELECT 1 FROM best WHERE mode = ?1 AND ruleset = ?2
+             AND (rank_key > ?3 OR (rank_key = ?3 AND score_id < ?4)) LIMIT ?5)",
         )?
-        .query_row(params![mode, best, best_id, MAX_RANK], |row| row.get(0))?;
+        .query_row(params![mode, ruleset, best_key, best_id, MAX_RANK], |row| row.get(0))?;
     Ok(Ok(Accepted {
         accepted: true,
         mode,

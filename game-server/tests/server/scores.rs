@@ -274,3 +274,81 @@ async fn submissions_in_flight_are_bounded_and_excess_is_refused_as_busy() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Issues a game in `mode` at level 0.
+async fn new_game_in(server: &TestServer, mode: &str) -> String {
+    let res = server
+        .http
+        .post(server.url("/api/games"))
+        .json(&json!({"mode": mode, "startLevel": 0}))
+        .send()
+        .await
+        .expect("POST /api/games");
+    assert_eq!(res.status(), 201, "mode {mode}");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["mode"], mode);
+    body["gameId"].as_str().expect("gameId").to_owned()
+}
+
+fn sprint(game: &str, name: &str, ms: u64) -> Value {
+    json!({"gameId": game, "name": name, "score": 3000, "lines": 40, "level": 4, "pieces": 100, "durationMs": ms})
+}
+
+#[tokio::test]
+async fn sprint_ranks_the_fastest_time_first_on_its_own_board() {
+    let server = TestServer::start(|c| c.ruleset = tetris_config::Ruleset::Modern).await;
+    // 100 pieces need 9 s at the speed rule, and a game may not last longer than its ticket's age
+    // (plus 5 s): issue first, wait, then submit.
+    let plays = [("ada", 9_900), ("bob", 9_000), ("ada", 9_400), ("ada", 9_950)];
+    let mut games = Vec::new();
+    for _ in plays {
+        games.push(new_game_in(&server, "sprint").await);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    for ((name, ms), game) in plays.into_iter().zip(&games) {
+        let (status, body) = server.submit(&sprint(game, name, ms)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, boards) = server.get_json("/api/scores").await;
+    assert_eq!(boards["ruleset"], "modern");
+    assert_eq!(
+        boards["sprint"],
+        json!([
+            {"rank": 1, "name": "bob", "score": 3000, "lines": 40, "level": 4, "timeMs": 9_000},
+            {"rank": 2, "name": "ada", "score": 3000, "lines": 40, "level": 4, "timeMs": 9_400}
+        ]),
+        "ada's best is her fastest, not her last"
+    );
+    assert_eq!(boards["solo"], json!([]), "sprint games stay off the marathon board");
+    // A sprint that stops before 40 lines is refused; a blitz past 2 minutes too.
+    let game = new_game_in(&server, "sprint").await;
+    let mut short = sprint(&game, "cy", 4_000);
+    short["lines"] = json!(39);
+    short["level"] = json!(3);
+    assert_eq!(server.submit(&short).await.0, 422);
+    let game = new_game_in(&server, "blitz").await;
+    let (status, _) = server.submit(&json!({"gameId": game, "name": "cy", "score": 3000, "lines": 20, "level": 2, "pieces": 60, "durationMs": 180_000})).await;
+    assert_eq!(status, 422);
+    // Sprint and blitz start at the lowest level.
+    let res = server
+        .http
+        .post(server.url("/api/games"))
+        .json(&json!({"mode": "blitz", "startLevel": 3}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn a_game_where_nothing_happened_is_stored_but_not_ranked() {
+    let server = TestServer::start(|_| {}).await;
+    let (game, _) = server.new_game(0).await;
+    let (status, body) = server
+        .submit(&json!({"gameId": game, "name": "idle", "score": 0, "lines": 0, "level": 0, "pieces": 1, "durationMs": 1000}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!((body["personalBest"].as_bool(), body["rank"].is_null()), (Some(false), true));
+    let (_, boards) = server.get_json("/api/scores").await;
+    assert_eq!(boards["solo"], json!([]));
+}

@@ -108,7 +108,10 @@ async fn scoreboard_watchers_get_a_snapshot_then_live_updates() {
     let server = TestServer::start(|_| {}).await;
     let mut watcher = server.client().await;
     watcher.send(json!({"type": "watch_scores"})).await;
-    assert_eq!(watcher.expect("scores").await, json!({"type": "scores", "solo": [], "duo": []}));
+    assert_eq!(
+        watcher.expect("scores").await,
+        json!({"type": "scores", "ruleset": "classic", "solo": [], "duo": [], "sprint": [], "blitz": []})
+    );
     let mut lobby = server.client().await;
     lobby.send(json!({"type": "watch_scores"})).await;
     lobby.expect("scores").await;
