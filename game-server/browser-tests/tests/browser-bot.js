@@ -43,7 +43,11 @@ export async function playUntil(page, done, maxPieces = 60, options = {}) {
     const same = () => me.active && me.pieces === piece;
     for (let tries = 0; tries < 4 && same() && me.active.rot !== target.rot; tries++) {
       const rot = me.active.rot;
-      s = await pressUntil(page, 'ArrowUp', (m) => m.active.rot !== rot);
+      // Modern has all three turns (default keys: Up clockwise, Z counter-clockwise, A 180), so
+      // every orientation is one press away: fewer presses, fewer chances for gravity to get in.
+      const turn = (target.rot - rot + 4) % 4;
+      const key = me.ruleset !== 'modern' || turn === 1 ? 'ArrowUp' : turn === 3 ? 'z' : 'a';
+      s = await pressUntil(page, key, (m) => m.active.rot !== rot);
       me = mine(s);
     }
     for (let tries = 0; tries < 12 && same() && me.active.x !== target.x; tries++) {

@@ -53,6 +53,9 @@ async function assertFits(page, vp, duo) {
   if (vp.touch) {
     const n = await assertInside(page, '.touch button', vp, 'touch button');
     assert.ok(n >= 8, `${vp.name}: only ${n} touch buttons`);
+    // Big enough for a thumb (WCAG 2.5.8 asks 24 px at least; 40 px is what a game needs).
+    const sizes = await page.locator('.touch button').evaluateAll((els) => els.map((el) => [el.getAttribute('aria-label'), el.getBoundingClientRect().width, el.getBoundingClientRect().height]));
+    for (const [label, w, hgt] of sizes) assert.ok(w >= 40 && hgt >= 40, `${vp.name}: touch button ${label} is ${w.toFixed(0)}x${hgt.toFixed(0)} px`);
   } else {
     await assertInside(page, '.controls .pause-btn', vp, 'pause button');
     await assertInside(page, '.controls .help', vp, 'key help');

@@ -72,7 +72,7 @@ test('garbage meter drains when an attack cancels waiting lines (the real panel 
   const result = await page.evaluate(async () => {
     const { Game, INPUT } = await import('/js/engine/game.js');
     const { BoardPanel } = await import('/js/screens/board-panel.js');
-    const panel = new BoardPanel({ ruleset: 'modern', label: 'Test board' });
+    const panel = new BoardPanel({ ruleset: 'modern', label: 'Test board', meter: true });
     document.body.prepend(panel.el);
     panel.attach();
     const g = new Game({ ruleset: 'modern', seed: 'cancel' });

@@ -19,6 +19,7 @@ export const ACTIONS = [
   { id: 'r180', label: 'Rotate 180°', bit: INPUT.ROT180, modern: true },
   { id: 'hold', label: 'Hold', bit: INPUT.HOLD, modern: true },
   { id: 'pause', label: 'Pause', bit: 0 },
+  { id: 'restart', label: 'Restart (solo)', bit: 0 },
 ];
 
 /**
@@ -35,6 +36,7 @@ export const DEFAULT_KEYS = Object.freeze({
   r180: ['KeyA'],
   hold: ['KeyC', 'ShiftLeft'],
   pause: ['Escape', 'KeyP'],
+  restart: ['KeyR'],
 });
 
 /** Keys that may never be bound: the browser or the page needs them. */

@@ -123,3 +123,50 @@ test('handling is validated and classic keeps the NES timings whatever is asked'
   assert.equal(classic.rules.dasRepeat, 6);
   assert.throws(() => new Game({ ruleset: 'modern', seed: 1, version: 3 }), /rules version/);
 });
+
+test('v2 sprint: the lock that reaches 40 lines ends the game with reason goal, and it replays', async () => {
+  const { InputRecorder, replay, summary } = await import('../js/engine/replay.js');
+  const g = new Game({ ruleset: 'modern', seed: 'sprint', mode: 'sprint' });
+  const rec = new InputRecorder({ ruleset: 'modern', seed: 'sprint', startLevel: 0, mode: 'sprint' });
+  g.lines = 39;
+  setBottom(g, ['#########.']);
+  g.active = { type: 'I', rot: 1, x: 7, y: 2 };
+  g.lowestY = 2;
+  g.drainEvents();
+  g.step(INPUT.HARD);
+  assert.equal(g.lines, 40);
+  assert.equal(g.over, true);
+  assert.deepEqual(g.drainEvents().filter((e) => e.type === 'gameover'), [{ type: 'gameover', reason: 'goal' }]);
+  assert.equal(rec.toLog(0).mode, 'sprint');
+  const marathon = new Game({ ruleset: 'modern', seed: 'sprint' });
+  marathon.lines = 45;
+  assert.equal(marathon.over, false, 'marathon has no goal');
+  // A short real sprint log replays to the same end.
+  const real = new Game({ ruleset: 'modern', seed: 's2', mode: 'sprint' });
+  const rec2 = new InputRecorder({ ruleset: 'modern', seed: 's2', startLevel: 0, mode: 'sprint' });
+  for (let i = 0; i < 50 && !real.over; i++) {
+    rec2.input(real.frame, INPUT.HARD);
+    real.step(INPUT.HARD);
+    if (real.over) break;
+    rec2.input(real.frame, 0);
+    real.step(0);
+  }
+  assert.deepEqual(summary(replay(rec2.toLog(real.frame))), summary(real));
+});
+
+test('v2 blitz: the game ends after 7200 frames (2 minutes); version 1 has no modes', () => {
+  const g = new Game({ ruleset: 'modern', seed: 'blitz', mode: 'blitz' });
+  const idle = (n) => {
+    for (let i = 0; i < n; i++) {
+      g.board.fill(0); // no stack: only the clock can end this game
+      g.step(0);
+    }
+  };
+  idle(7199);
+  assert.equal(g.over, false);
+  idle(5);
+  assert.equal(g.over, true);
+  assert.equal(g.frame, 7200, 'exactly 2 minutes were played');
+  assert.throws(() => new Game({ ruleset: 'modern', seed: 1, version: 1, mode: 'blitz' }), /version 2/);
+  assert.throws(() => new Game({ ruleset: 'modern', seed: 1, mode: 'ultra' }), /mode/);
+});

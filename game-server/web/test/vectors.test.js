@@ -37,6 +37,8 @@ const CASES = {
     { name: 'modern-level29-bot', ruleset: 'modern', seed: 7, startLevel: 29, frames: 6000, driver: 'bot' },
     { name: 'modern-level3-fast-handling-mash', ruleset: 'modern', seed: 'vector-modern-fast', startLevel: 3, frames: 8000, driver: 'mash', handling: { das: 6, arr: 0, sdr: 1200 } },
     { name: 'modern-level1-slow-handling-bot', ruleset: 'modern', seed: 'vector-modern-slow', startLevel: 1, frames: 9000, driver: 'bot', handling: { das: 14, arr: 4, sdr: 30 }, garbageEvery: 700 },
+    { name: 'modern-sprint-bot', ruleset: 'modern', seed: 'vector-sprint', startLevel: 0, frames: 30000, driver: 'bot', mode: 'sprint' },
+    { name: 'classic-blitz-bot', ruleset: 'classic', seed: 'vector-blitz', startLevel: 0, frames: 9000, driver: 'bot', mode: 'blitz' },
   ],
 };
 
@@ -127,4 +129,8 @@ test('the vectors exercise line clears, level-ups, garbage, game over, handling 
   const current = CASES[RULES_VERSION].map((c) => load(RULES_VERSION, c.name));
   assert.ok(current.some((v) => v.log.handling?.arr === 0), 'instant ARR');
   assert.ok(current.some((v) => v.log.inputs.some(([, m]) => m & 128)), 'the 180 button');
+  const sprint = load(RULES_VERSION, 'modern-sprint-bot');
+  assert.ok(sprint.expect.over && sprint.expect.lines >= 40 && sprint.expect.lines < 44, `sprint ends at 40 lines (${sprint.expect.lines})`);
+  const blitz = load(RULES_VERSION, 'classic-blitz-bot');
+  assert.equal(blitz.expect.frames, 7200, 'blitz ends at 2 minutes');
 });

@@ -11,7 +11,7 @@ import { PIECES, CELL, NRS, shapeOf } from './pieces.js';
 import { srsKicks } from './kicks.js';
 import { BagRandomizer, NesRandomizer } from './randomizer.js';
 import {
-  rulesFor, RULES_VERSION, CELL_UNITS, nesFramesPerCell, modernGravity, classicLevel, modernLevel, MAX_PENDING_GARBAGE,
+  rulesFor, RULES_VERSION, MODES, CELL_UNITS, nesFramesPerCell, modernGravity, classicLevel, modernLevel, MAX_PENDING_GARBAGE,
 } from './rules.js';
 import { scoreLock, cancelGarbage } from './scoring.js';
 import { WIDTH, HIDDEN, HEIGHT, fullRows, removeRows, raiseGarbage, tspinKind } from './board.js';
@@ -34,11 +34,15 @@ const BUFFERED = INPUT.CW | INPUT.CCW | INPUT.ROT180 | INPUT.HARD | INPUT.HOLD;
 export class Game {
   /**
    * @param {{ruleset?: 'classic'|'modern', seed: string|number, startLevel?: number, version?: number,
-   *   handling?: {das?: number, arr?: number, sdr?: number}}} options `handling` counts in modern
-   *   under rules version 2 only (see rules.js HANDLING_LIMITS).
+   *   handling?: {das?: number, arr?: number, sdr?: number}, mode?: 'marathon'|'sprint'|'blitz'}} options
+   *   `handling` counts in modern under rules version 2 only (see rules.js HANDLING_LIMITS); `mode`
+   *   (version 2) adds the goal of rules.js MODES: the game is then over with reason 'goal'.
    */
-  constructor({ ruleset = 'classic', seed, startLevel = 0, version = RULES_VERSION, handling = undefined }) {
+  constructor({ ruleset = 'classic', seed, startLevel = 0, version = RULES_VERSION, handling = undefined, mode = 'marathon' }) {
     const rules = rulesFor(ruleset, version, handling);
+    if (!MODES[mode] || (version < 2 && mode !== 'marathon')) throw new Error(`mode ${mode} needs rules version 2`);
+    this.mode = mode;
+    this.goal = MODES[mode];
     if (!Number.isInteger(startLevel) || startLevel < 0 || startLevel > 29) {
       throw new Error(`start level must be an integer in 0..29, got ${startLevel}`);
     }
@@ -76,6 +80,7 @@ export class Game {
     this.lastKick = -1; // kick test index of the last successful rotation, -1 after any other move
 
     this.b2b = false;
+    this.b2bChain = 0; // back-to-back bonuses in a row (shown as "B2B x3"; scores nothing itself)
     this.combo = -1;
     this.pendingGarbage = [];
     this.garbageDue = false;
@@ -133,6 +138,10 @@ export class Game {
   /** Advances one frame with the buttons held in `mask` (bits of INPUT). */
   step(mask) {
     if (this.over) return;
+    if (this.goal.frames && this.frame >= this.goal.frames) {
+      this.gameOver('goal');
+      return;
+    }
     this.frame++;
     mask &= this.maskAll;
     let pressed = mask & ~this.prevMask;
@@ -434,9 +443,15 @@ export class Game {
     this.events.push({ type: 'lock', piece: p.type });
 
     const rows = fullRows(this.board);
-    this.award(rows.length, tspin);
+    this.award(rows.length, tspin, rows.length > 0 && onlyRowsFilled(this.board, rows));
     this.clearing = rows;
     this.garbageDue = rows.length === 0;
+    if (this.goal.lines && this.lines >= this.goal.lines) {
+      this.board = removeRows(this.board, rows);
+      this.clearing = [];
+      this.gameOver('goal');
+      return;
+    }
 
     if (rows.length === 0 && cells.every(([, y]) => y < HIDDEN)) {
       this.gameOver('lock out');
@@ -478,12 +493,13 @@ export class Game {
   // ---- scoring -------------------------------------------------------------------------------
 
   /** Points, lines, level, back-to-back, combo and outgoing garbage for a lock clearing `n` rows. */
-  award(n, tspin) {
+  award(n, tspin, perfect = false) {
     const levelBefore = this.level;
     const out = scoreLock({ ruleset: this.rules.name, level: levelBefore, b2b: this.b2b, combo: this.combo }, n, tspin);
     this.score += out.points;
     this.b2b = out.b2b;
     this.combo = out.combo;
+    if (n > 0) this.b2bChain = out.b2bBonus ? this.b2bChain + 1 : 0;
     if (n === 0 && tspin === 'none') return;
 
     this.lines += n;
@@ -491,7 +507,7 @@ export class Game {
       ? classicLevel(this.startLevel, this.lines)
       : modernLevel(this.startLevel, this.lines);
     this.events.push({
-      type: 'clear', lines: n, tspin, b2b: out.b2bBonus, combo: Math.max(this.combo, 0), points: out.points,
+      type: 'clear', lines: n, tspin, b2b: out.b2bBonus, b2bChain: this.b2bChain, combo: Math.max(this.combo, 0), points: out.points, perfect,
     });
     if (this.level !== levelBefore) this.events.push({ type: 'levelup', level: this.level });
 
@@ -500,4 +516,14 @@ export class Game {
       if (sent > 0) this.events.push({ type: 'attack', lines: sent });
     }
   }
+}
+
+/** Whether every filled cell of `board` is in one of the full `rows`: the clear leaves it empty. */
+function onlyRowsFilled(board, rows) {
+  const full = new Set(rows);
+  for (let y = 0; y < HEIGHT; y++) {
+    if (full.has(y)) continue;
+    for (let x = 0; x < WIDTH; x++) if (board[y * WIDTH + x] !== 0) return false;
+  }
+  return true;
 }

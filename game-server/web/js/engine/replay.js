@@ -3,7 +3,8 @@
 // A log is `{v, ruleset, seed, startLevel, handling?, frames, inputs: [[frame, mask], ...],
 // garbage: [[frame, lines, hole], ...]}`. `v` is the rules version the game was played under (see
 // rules.js RULES_VERSION); a log replays under its own version, so old games still verify after a
-// rule change. `handling` ({das, arr, sdr}) is in version 2 modern logs only. An entry at frame f
+// rule change. `handling` ({das, arr, sdr}) is in version 2 modern logs only; `mode` (`sprint` or
+// `blitz`, version 2) when the game had a goal. An entry at frame f
 // takes effect before the game steps from frame f to f+1 (that is, while `game.frame === f`).
 // `inputs` holds a mask only when it changes. `frames` is the number of steps played. replay() is
 // the reference a server-side port must match.
@@ -16,9 +17,10 @@ export const LOG_VERSION = RULES_VERSION;
 
 /** Records masks and garbage as a game is played. */
 export class InputRecorder {
-  constructor({ ruleset, seed, startLevel, version = LOG_VERSION, handling = undefined }) {
+  constructor({ ruleset, seed, startLevel, version = LOG_VERSION, handling = undefined, mode = 'marathon' }) {
     this.version = version;
     this.header = { ruleset, seed, startLevel };
+    if (mode !== 'marathon') this.header.mode = mode;
     if (handling && version >= 2 && ruleset === 'modern') this.header.handling = { ...handling };
     this.inputs = [];
     this.garbage = [];
@@ -59,6 +61,7 @@ export function validateLog(log) {
   if (!log || !RULES_VERSIONS.includes(log.v)) throw new Error('log: unsupported version');
   if (log.handling !== undefined && (log.v < 2 || log.ruleset !== 'modern')) throw new Error('log: handling is for version 2 modern logs only');
   const maskAll = inputMaskFor(log.v);
+  if (log.mode !== undefined && (log.v < 2 || !['sprint', 'blitz'].includes(log.mode))) throw new Error('log: mode must be sprint or blitz (version 2)');
   if (!Number.isInteger(log.frames) || log.frames < 0) throw new Error('log: frames must be a non-negative integer');
   let last = -1;
   for (const e of log.inputs) {
@@ -83,7 +86,7 @@ export function validateLog(log) {
 export function replay(log) {
   validateLog(log);
   const game = new Game({
-    ruleset: log.ruleset, seed: log.seed, startLevel: log.startLevel, version: log.v, handling: log.handling,
+    ruleset: log.ruleset, seed: log.seed, startLevel: log.startLevel, version: log.v, handling: log.handling, mode: log.mode,
   });
   const garbage = log.garbage || [];
   let mask = 0;

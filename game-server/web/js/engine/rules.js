@@ -166,3 +166,13 @@ export function rulesFor(ruleset, version = RULES_VERSION, handling = undefined)
     handling: hd,
   });
 }
+
+/**
+ * Single-player modes (rules version 2): the goal that ends the game besides topping out.
+ * Marathon has none; sprint ends at the lock that reaches 40 lines; blitz after 2 minutes of play.
+ */
+export const MODES = Object.freeze({
+  marathon: Object.freeze({ lines: 0, frames: 0 }),
+  sprint: Object.freeze({ lines: 40, frames: 0 }),
+  blitz: Object.freeze({ lines: 0, frames: 120 * 60 }),
+});

@@ -7,11 +7,12 @@ import { loadSettings, keymapOf } from '../settings.js';
 
 export class Controls {
   /**
-   * @param {{onPause?: () => void, settings?: object, onAction?: (bit: number) => void}} options
+   * @param {{onPause?: () => void, onRestart?: () => void, settings?: object, onAction?: (bit: number) => void}} options
    * Keys come from the player's settings (settings.js); `onAction` hears every new press (sound).
    */
-  constructor({ onPause, settings = loadSettings(), onAction } = {}) {
+  constructor({ onPause, onRestart, settings = loadSettings(), onAction } = {}) {
     this.onPause = onPause;
+    this.onRestart = onRestart;
     this.onAction = onAction;
     this.keymap = keymapOf(settings);
     this.keys = new Map(); // code -> bit, for keys held now
@@ -61,6 +62,10 @@ export class Controls {
     e.preventDefault();
     if (action.id === 'pause') {
       if (!e.repeat && this.onPause) this.onPause();
+      return;
+    }
+    if (action.id === 'restart') {
+      if (!e.repeat && this.onRestart) this.onRestart();
       return;
     }
     if (e.repeat) return;

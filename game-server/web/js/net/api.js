@@ -35,14 +35,15 @@ async function request(method, path, body) {
 
 /** Defaults used until /api/config answers (and if it never does). */
 export const DEFAULT_CONFIG = {
-  title: 'Tetris', ruleset: 'classic', solo: true, duo: true, startLevelMin: 0, startLevelMax: 9,
+  title: 'Tetris', ruleset: 'classic', solo: true, duo: true, soloModes: ['marathon', 'sprint', 'blitz'], startLevelMin: 0, startLevelMax: 9,
   scoreboardSize: 10, protocol: 1,
   limits: { nameMaxChars: 16, maxMessageBytes: 4096, messagesPerSecond: 60, messageBurst: 120, maxInputLogChars: 200000 },
 };
 
 export const api = {
   config: () => request('GET', '/api/config'),
-  newSoloGame: (startLevel) => request('POST', '/api/games', { mode: 'solo', startLevel }),
+  /** `mode`: marathon (the server's `solo`), sprint or blitz. */
+  newSoloGame: (startLevel, mode = 'marathon') => request('POST', '/api/games', { mode: mode === 'marathon' ? 'solo' : mode, startLevel }),
   submitScore: (body) => request('POST', '/api/scores', body),
   scores: () => request('GET', '/api/scores'),
 };

@@ -7,10 +7,16 @@ import { PieceList, drawPiece } from '../render/mini.js';
 import { viewFromGame, viewFromState } from '../render/view.js';
 import { PIECES } from '../engine/pieces.js';
 import { RULESETS } from '../engine/rules.js';
+import { formatTime } from './scores.js';
+
+export { describeClear } from './callouts.js';
 
 export class BoardPanel {
-  /** @param {{ruleset: string, label: string, name?: string, compact?: boolean}} options */
-  constructor({ ruleset, label, name = '', compact = false }) {
+  /**
+   * @param {{ruleset: string, label: string, name?: string, compact?: boolean, clock?: boolean, meter?: boolean}} options
+   * `clock` adds the time and pieces-per-second cards (solo); `meter` the garbage meter (duo, modern).
+   */
+  constructor({ ruleset, label, name = '', compact = false, clock = false, meter = false }) {
     this.rules = RULESETS[ruleset];
     this.compact = compact;
     this.canvas = h('canvas', { class: 'board', role: 'img', 'aria-label': label });
@@ -25,6 +31,12 @@ export class BoardPanel {
     const numbers = [
       card('Score', this.scoreEl), card('Lines', this.linesEl), card('Level', this.levelEl),
     ];
+    if (clock) {
+      this.timeEl = h('div', { class: 'stat-value', 'data-stat': 'time', text: '0:00.00' });
+      this.ppsEl = h('div', { class: 'stat-value', 'data-stat': 'pps', text: '0.00' });
+      this.timeLabel = h('div', { class: 'stat-label', text: 'Time' });
+      numbers.unshift(h('div', { class: 'card' }, this.timeLabel, this.timeEl), card('PPS', this.ppsEl));
+    }
     const nextCanvas = h('canvas', { class: 'mini', 'aria-label': 'Next pieces', role: 'img' });
     this.next = new PieceList(nextCanvas, compact ? 1 : this.rules.previewCount);
     let holdCard = null;
@@ -51,7 +63,7 @@ export class BoardPanel {
     // Incoming garbage (modern): a bar beside the field, one cell per waiting line, that turns red
     // and pulses while the piece touches down (the lock that raises the lines unless it clears).
     this.meterFill = h('div', { class: 'meter-fill' });
-    this.meter = this.rules.garbage
+    this.meter = meter && this.rules.garbage
       ? h('div', { class: 'garbage-meter', role: 'meter', 'aria-label': 'Incoming garbage lines', 'aria-valuemin': '0', 'aria-valuemax': '20', 'aria-valuenow': '0', 'data-pending': '0' }, this.meterFill)
       : null;
     this.sentEl = h('div', { class: 'sent-flash', 'aria-live': 'polite' });
@@ -123,8 +135,9 @@ export class BoardPanel {
 
   /** Draws a local game. */
   renderGame(game) {
+    if (this.timeEl) this.clock(game);
     this.renderer.draw(viewFromGame(game));
-    this.numbers(game.score, game.lines, game.level);
+    this.numbers(game.score, game.goal?.lines ? `${Math.min(game.lines, game.goal.lines)}/${game.goal.lines}` : game.lines, game.level);
     this.next.draw(game.preview());
     this.holdList?.draw([game.hold], game.holdUsed);
     if (this.statEls) for (const t of PIECES) setText(this.statEls[t], game.stats[t]);
@@ -144,6 +157,17 @@ export class BoardPanel {
     this.setPending(Number.isInteger(state?.pending) ? state.pending : 0, false);
   }
 
+  /** Time (left, in blitz) and pieces per second; sprint shows the lines still to clear too. */
+  clock(game) {
+    const ms = (game.frame * 1000) / 60;
+    const left = game.goal.frames ? Math.max(0, ((game.goal.frames - game.frame) * 1000) / 60) : null;
+    setText(this.timeLabel, left !== null ? 'Time left' : 'Time');
+    setText(this.timeEl, formatTime(left ?? ms));
+    const locked = Math.max(0, game.pieces - (game.active ? 1 : 0));
+    setText(this.ppsEl, ms > 0 ? (locked / (ms / 1000)).toFixed(2) : '0.00');
+    if (game.goal.lines) setText(this.linesEl, `${Math.min(game.lines, game.goal.lines)}/${game.goal.lines}`);
+  }
+
   numbers(score, lines, level) {
     setText(this.scoreEl, score);
     setText(this.linesEl, lines);
@@ -159,16 +183,4 @@ export class BoardPanel {
 
 function card(label, ...content) {
   return h('div', { class: 'card' }, h('div', { class: 'stat-label', text: label }), content);
-}
-
-/** The callout for a clear event from the engine, or '' when nothing is worth announcing. */
-export function describeClear(e) {
-  const names = ['', 'SINGLE', 'DOUBLE', 'TRIPLE', 'TETRIS'];
-  let text = '';
-  if (e.tspin === 'full') text = `T-SPIN ${names[e.lines]}`.trim();
-  else if (e.tspin === 'mini') text = `MINI T-SPIN ${names[e.lines]}`.trim();
-  else if (e.lines >= 2) text = names[e.lines];
-  if (e.b2b) text = `B2B ${text}`;
-  if (e.combo >= 1) text = `${text}${text ? ' · ' : ''}COMBO ${e.combo}`;
-  return text;
 }

@@ -14,7 +14,8 @@ import { api } from '../net/api.js';
 import { loadSettings } from '../settings.js';
 import { stateMessage } from '../net/wire.js';
 import { BoardPanel, describeClear } from './board-panel.js';
-import { touchPad, keyHelp } from './widgets.js';
+import { touchPad, keyHelp, muteButton } from './widgets.js';
+import { Sound, buttonSound } from '../audio.js';
 import { confirmDialog, trapFocus } from './dialog.js';
 import { debugGame } from './solo.js';
 import { lobbyView, waitingView, endReason, CLOSE_REASONS } from './duo-views.js';
@@ -115,14 +116,17 @@ export function mountDuo(root, app) {
     const handling = ruleset === 'modern' ? settings.handling : undefined;
     const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel, handling });
     const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel, handling });
-    const me = new BoardPanel({ ruleset, label: 'Your board', name: myName || 'You' });
-    const them = new BoardPanel({ ruleset, label: 'Opponent board', name: info.opponent, compact: true });
+    const me = new BoardPanel({ ruleset, label: 'Your board', name: myName || 'You', meter: true });
+    const them = new BoardPanel({ ruleset, label: 'Opponent board', name: info.opponent, compact: true, meter: true });
     const m = {
       game, recorder, me, them, rules, gameId: info.gameId, number: info.match, seat: info.seat,
       frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
       sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0, quick,
     };
-    m.controls = new Controls({ onPause: () => requestPause(m), settings });
+    m.sound = new Sound(settings);
+    m.controls = new Controls({
+      onPause: () => requestPause(m), settings, onAction: (bit) => { const n = buttonSound(bit); if (n) m.sound.play(n); },
+    });
     m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
     const pauseBtn = m.quick ? null : h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
     const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leaveAsked }, 'Leave');
@@ -130,7 +134,7 @@ export function mountDuo(root, app) {
     // One grid (css "game layout"): both boards always on screen, the opponent's as a mini-board on phones.
     replaceChildren(root, h('div', { class: 'play duo' }, m.info, me.el, them.el, h('div', { class: 'controls' },
       touchPad(m.controls, rules, m.quick ? null : () => requestPause(m), settings),
-      h('div', { class: 'actions' }, pauseBtn, leaveBtn, keyHelp(rules, settings)))));
+      h('div', { class: 'actions' }, pauseBtn, leaveBtn, muteButton(m.sound), keyHelp(rules, settings)))));
     me.attach();
     them.attach();
     match = m;
@@ -186,6 +190,7 @@ export function mountDuo(root, app) {
     game.step(mask);
     let locked = false;
     for (const e of game.drainEvents()) {
+      m.sound.event(e);
       if (e.type === 'clear') {
         const text = describeClear(e);
         if (text) m.me.announce(text);
@@ -287,6 +292,7 @@ export function mountDuo(root, app) {
     if (!match) return;
     app.setLeaveGuard(null);
     match.releaseFocus?.();
+    match.sound.detach();
     match.loop.stop();
     match.controls.detach();
     match.me.detach();
@@ -336,6 +342,7 @@ export function mountDuo(root, app) {
     garbage(msg) {
       if (!match || match.ended || match.game.over) return;
       match.receivedGarbage += msg.lines;
+      match.sound.play('garbage');
       match.recorder.addGarbage(match.game.frame, msg.lines, msg.hole);
       match.game.addGarbage(msg.lines, msg.hole);
     },

@@ -1,4 +1,5 @@
-// Solo: pick a start level, play, pause, game over, submit the score with a name, try again.
+// Solo: pick a mode (marathon, sprint 40 lines, blitz 2 minutes) and, for marathon, a start level;
+// play, pause, restart at once (R), game over or goal, submit the score with a name, try again.
 
 import { h, setText, replaceChildren } from '../dom.js';
 import { Game } from '../engine/game.js';
@@ -9,18 +10,40 @@ import { FrameLoop } from '../loop.js';
 import { api } from '../net/api.js';
 import { loadSettings } from '../settings.js';
 import { BoardPanel, describeClear } from './board-panel.js';
-import { levelPicker, touchPad, keyHelp, nameField } from './widgets.js';
+import { levelPicker, touchPad, keyHelp, nameField, muteButton } from './widgets.js';
+import { Sound, buttonSound } from '../audio.js';
 import { trapFocus } from './dialog.js';
+import { formatTime } from './scores.js';
+
+const MODE_LABELS = { marathon: 'Marathon', sprint: 'Sprint 40L', blitz: 'Blitz 2:00' };
+const MODE_ABOUT = {
+  marathon: 'Play until you top out; the level rises every 10 lines.',
+  sprint: 'Clear 40 lines as fast as you can. Ranked by time.',
+  blitz: 'Score as much as you can in 2 minutes.',
+};
 
 export function mountSolo(root, app) {
   const { config } = app;
   let session = null; // the running game, if any
   let lastLevel = config.startLevelMin;
+  const modes = config.soloModes?.length ? config.soloModes.filter((m) => MODE_LABELS[m]) : ['marathon'];
+  let lastMode = modes[0];
 
   function showSetup(message = '') {
     stopSession();
     const picker = levelPicker(config.startLevelMin, config.startLevelMax, lastLevel);
     const error = h('p', { class: 'error-text', role: 'alert', text: message });
+    const modeButtons = modes.map((m) => h('button', {
+      type: 'button', class: 'btn', 'data-mode': m, 'aria-pressed': String(m === lastMode), 'aria-label': `${MODE_LABELS[m]} mode`,
+      onclick: () => {
+        lastMode = m;
+        for (const b of modeButtons) b.setAttribute('aria-pressed', String(b.dataset.mode === m));
+        picker.el.hidden = m !== 'marathon';
+        setText(about, MODE_ABOUT[m]);
+      },
+    }, MODE_LABELS[m]));
+    const about = h('p', { class: 'muted', text: MODE_ABOUT[lastMode] });
+    picker.el.hidden = lastMode !== 'marathon';
     const start = h('button', {
       type: 'button', class: 'btn primary', id: 'start-solo', 'aria-label': 'Start game',
       onclick: () => {
@@ -31,21 +54,25 @@ export function mountSolo(root, app) {
     replaceChildren(root, h('section', { class: 'card menu stack', 'aria-labelledby': 'solo-h' },
       h('h2', { id: 'solo-h', text: 'Solo' }),
       h('p', { class: 'muted', text: `${config.ruleset === 'modern' ? 'Modern' : 'Classic'} rules.` }),
+      modes.length > 1 ? h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' }, modeButtons) : null, about,
       picker.el, start, error));
     start.focus();
   }
 
-  /** Asks the server for a game ticket at `lastLevel` and starts it (offline practice if unreachable). */
-  async function newGame(button, errorEl = null) {
-    button.disabled = true;
+  /**
+   * Asks the server for a game ticket in `lastMode` (at `lastLevel` for marathon, the lowest level
+   * otherwise) and starts it (offline practice if unreachable).
+   */
+  async function newGame(button = null, errorEl = null) {
+    if (button) button.disabled = true;
     try {
-      startGame(await api.newSoloGame(lastLevel));
+      startGame(await api.newSoloGame(lastMode === 'marathon' ? lastLevel : config.startLevelMin, lastMode));
     } catch (err) {
       if (err.code === 'network') {
         startGame(null);
         return;
       }
-      button.disabled = false;
+      if (button) button.disabled = false;
       if (errorEl) setText(errorEl, err.message);
       else showSetup(err.message);
     }
@@ -57,21 +84,27 @@ export function mountSolo(root, app) {
     const offline = !ticket;
     const seed = offline ? crypto.getRandomValues(new Uint32Array(1))[0] : ticket.seed;
     const ruleset = offline ? config.ruleset : ticket.ruleset;
-    const startLevel = offline ? lastLevel : ticket.startLevel;
+    const mode = lastMode;
+    const startLevel = offline ? (mode === 'marathon' ? lastLevel : config.startLevelMin) : ticket.startLevel;
     const settings = loadSettings();
     const handling = ruleset === 'modern' ? settings.handling : undefined;
-    const game = new Game({ ruleset, seed, startLevel, handling });
-    const recorder = new InputRecorder({ ruleset, seed, startLevel, handling });
-    const panel = new BoardPanel({ ruleset, label: 'Your board' });
-    const s = { game, recorder, panel, ticket, paused: false, submitted: false };
-    s.controls = new Controls({ onPause: () => togglePause(s), settings });
+    const game = new Game({ ruleset, seed, startLevel, handling, mode });
+    const recorder = new InputRecorder({ ruleset, seed, startLevel, handling, mode });
+    const panel = new BoardPanel({ ruleset, label: 'Your board', clock: true });
+    const s = { game, recorder, panel, ticket, mode, paused: false, submitted: false, endReason: '' };
+    // Instant restart (R): a new game of the same mode, no menu in between.
+    s.sound = new Sound(settings);
+    s.controls = new Controls({
+      onPause: () => togglePause(s), onRestart: () => { if (session === s) newGame(); }, settings,
+      onAction: (bit) => { const n = buttonSound(bit); if (n) s.sound.play(n); },
+    });
     s.loop = new FrameLoop(() => frame(s), () => panel.renderGame(game));
     const pauseBtn = h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause', onclick: () => togglePause(s) }, 'Pause');
     replaceChildren(root,
       offline ? h('p', { class: 'muted center', text: 'Offline practice: the server could not be reached, so this score cannot be submitted.' }) : null,
       h('div', { class: 'play solo' }, panel.el, h('div', { class: 'controls' },
         touchPad(s.controls, RULESETS[ruleset], () => togglePause(s), settings),
-        h('div', { class: 'actions' }, pauseBtn, keyHelp(RULESETS[ruleset], settings)))));
+        h('div', { class: 'actions' }, pauseBtn, muteButton(s.sound), keyHelp(RULESETS[ruleset], settings)))));
     panel.attach();
     session = s;
     s.onVisibility = () => {
@@ -86,6 +119,8 @@ export function mountSolo(root, app) {
     s.recorder.input(s.game.frame, mask);
     s.game.step(mask);
     for (const e of s.game.drainEvents()) {
+      if (e.type === 'gameover') s.endReason = e.reason;
+      if (!(e.type === 'gameover' && e.reason === 'goal')) s.sound.event(e);
       if (e.type === 'clear') {
         const text = describeClear(e);
         if (text) s.panel.announce(text);
@@ -130,10 +165,15 @@ export function mountSolo(root, app) {
     if (!s.ticket) form.hidden = true;
     const again = h('button', { type: 'button', class: 'btn', id: 'try-again', 'aria-label': 'Try again at the same level', onclick: () => newGame(again) }, 'Try again');
     const levels = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Choose another start level', onclick: () => showSetup() }, 'Change level');
+    const goal = s.endReason === 'goal';
+    const title = goal ? (s.mode === 'sprint' ? 'Sprint complete!' : 'Time!') : 'Game over';
+    const time = formatTime((game.frame * 1000) / 60);
     s.panel.showOverlay(
-      h('h2', { text: 'Game over' }),
+      h('h2', { 'data-end': goal ? 'goal' : 'over', text: title }),
+      s.mode === 'sprint' && goal ? h('div', { class: 'big-time', 'data-final': 'time', text: time }) : null,
       h('div', { 'data-final': 'score', text: `Score ${game.score}` }),
       h('div', { class: 'muted', text: `Lines ${game.lines} · Level ${game.level}` }),
+      h('div', { class: 'muted', text: `${(Math.max(0, game.pieces - (game.active && !goal ? 1 : 0)) / Math.max(game.frame / 60, 1 / 60)).toFixed(2)} pieces per second · R to restart` }),
       form, status, again, levels,
       h('a', { href: '/scores', 'data-link': true, text: 'Score board' }));
     if (s.ticket) field.input.focus();
@@ -171,6 +211,7 @@ export function mountSolo(root, app) {
   function stopSession() {
     if (!session) return;
     session.releaseFocus?.();
+    session.sound.detach();
     session.loop.stop();
     session.controls.detach();
     session.panel.detach();
@@ -178,7 +219,9 @@ export function mountSolo(root, app) {
     session = null;
   }
 
-  app.setDebug(() => (session ? { screen: 'solo', ...debugGame(session.game), paused: session.paused } : { screen: 'solo-setup' }));
+  app.setDebug(() => (session
+    ? { screen: 'solo', ...debugGame(session.game), paused: session.paused, mode: session.mode, endReason: session.endReason, sounds: session.sound.played.slice(-12) }
+    : { screen: 'solo-setup' }));
   if (!config.solo) {
     replaceChildren(root, h('p', { class: 'card menu center', role: 'alert', text: 'Solo games are turned off on this server.' }));
     return null;

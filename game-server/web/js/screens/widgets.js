@@ -105,3 +105,18 @@ export function nameField(maxChars, id) {
     },
   };
 }
+
+/** A mute toggle for `sound` (audio.js); remembered in the settings. */
+export function muteButton(sound) {
+  const b = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Mute sound', 'aria-pressed': String(sound.muted) });
+  const show = () => {
+    b.textContent = sound.muted ? 'Sound off' : 'Sound on';
+    b.setAttribute('aria-pressed', String(sound.muted));
+  };
+  b.addEventListener('click', () => {
+    sound.setMuted(!sound.muted);
+    show();
+  });
+  show();
+  return b;
+}
