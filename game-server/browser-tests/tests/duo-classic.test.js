@@ -55,3 +55,45 @@ test('duo classic: a line clear reaches the opponent, no garbage, leaving closes
   assert.equal((await snapshot(alice)).phase, 'lobby');
   assert.deepEqual(errors, []);
 });
+
+test('duo classic: topping out first does not lose by itself; the other plays on and the score decides', async () => {
+  const alice = await newPage(browser, errors);
+  const bob = await newPage(browser, errors);
+  await alice.goto(`${server.base}/duo`);
+  await alice.getByRole('textbox', { name: 'Your name' }).fill('first-out');
+  await alice.getByRole('button', { name: 'Create a private room' }).click();
+  const code = (await alice.locator('#room-code-display').textContent()).trim();
+  await bob.goto(`${server.base}/duo?room=${code}`);
+  await bob.getByRole('textbox', { name: 'Your name' }).fill('survivor');
+  await bob.getByRole('button', { name: 'Join the room with this code' }).click();
+  const playing = (s) => s.phase === 'playing' && s.me && s.me.frozen.length === 0;
+  await waitForSnapshot(alice, playing, 'alice playing');
+  await waitForSnapshot(bob, playing, 'bob playing');
+
+  // Alice stacks pieces in the middle with soft drop until she tops out (no lines: 0 points + drops).
+  const topOut = async (page) => {
+    await page.keyboard.down('ArrowDown');
+    await waitForSnapshot(page, (s) => s.me.over, 'a top-out', 60000);
+    await page.keyboard.up('ArrowDown');
+  };
+  await topOut(alice);
+  const aliceScore = (await snapshot(alice)).me.score;
+  // Bob is told and plays on: no result yet.
+  const out = bob.locator('[data-opponent-out]');
+  await out.waitFor({ timeout: 10000 });
+  assert.equal(Number(await out.getAttribute('data-opponent-out')), aliceScore);
+  assert.equal((await snapshot(bob)).phase, 'playing', 'the survivor keeps playing');
+  await alice.getByText('Your opponent plays on').waitFor();
+  await bob.screenshot({ path: screenshotPath('duo-classic-opponent-out') });
+  // Bob tops out too, with soft-drop points of his own: the higher score wins (reason score).
+  await topOut(bob);
+  const bobScore = (await snapshot(bob)).me.score;
+  const [aliceResult, bobResult] = await Promise.all([alice, bob].map(async (p) => {
+    const el = p.locator('[data-result]');
+    await el.waitFor({ timeout: 10000 });
+    return el.getAttribute('data-result');
+  }));
+  const bobWins = bobScore >= aliceScore; // a tie goes to the last one standing
+  assert.deepEqual([aliceResult, bobResult], bobWins ? ['lost', 'won'] : ['won', 'lost'], `alice ${aliceScore}, bob ${bobScore}`);
+  assert.deepEqual(errors, []);
+});

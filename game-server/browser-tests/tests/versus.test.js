@@ -144,3 +144,39 @@ test('quick match has no pause: no pause button, P does nothing', async () => {
   await b.context().close();
   assert.deepEqual(errors, []);
 });
+
+test('after a match: stats (lines sent, PPS, APM, best combo) and the set score; a hidden tab pauses a private match', async () => {
+  const { alice, bob } = await privateMatch();
+  // Bob tops out by hard-dropping in place.
+  for (let i = 0; i < 80; i++) {
+    const s = await snapshot(bob);
+    if (s.me.over || s.phase === 'ended') break;
+    await bob.keyboard.press('Space');
+    await bob.waitForTimeout(30);
+  }
+  await alice.locator('[data-result="won"]').waitFor({ timeout: 15000 });
+  const stats = JSON.parse(await alice.locator('[data-stats]').getAttribute('data-stats'));
+  assert.ok(Number(stats.pps) >= 0 && 'apm' in stats && 'combo' in stats && 'sent' in stats, JSON.stringify(stats));
+  const bobStats = JSON.parse(await bob.locator('[data-stats]').getAttribute('data-stats'));
+  assert.ok(Number(bobStats.pps) > 0, `bob placed pieces: ${JSON.stringify(bobStats)}`);
+  assert.equal(await alice.locator('[data-set]').getAttribute('data-set'), '1-0');
+  assert.equal(await bob.locator('[data-set]').getAttribute('data-set'), '0-1');
+  await alice.screenshot({ path: screenshotPath('versus-result') });
+
+  await alice.getByRole('button', { name: 'Ask for a rematch' }).click();
+  await bob.getByRole('button', { name: 'Ask for a rematch' }).click();
+  await waitForSnapshot(alice, (s) => playing(s) && s.me.frame > 0 && s.me.score === 0, 'the rematch');
+  await waitForSnapshot(bob, playing, 'bob in the rematch');
+  assert.match(await alice.locator('.match-info').textContent(), /set 1-0/);
+
+  // Alice's tab goes to the background: after a moment both sides pause.
+  await alice.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await waitForSnapshot(bob, (s) => s.me.frozen.includes('pause'), 'bob paused by alice hiding', 5000);
+  await waitForSnapshot(alice, (s) => s.me.frozen.includes('pause'), 'alice paused', 5000);
+  await alice.context().close();
+  await bob.context().close();
+  assert.deepEqual(errors, []);
+});

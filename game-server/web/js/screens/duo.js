@@ -28,6 +28,8 @@ const IN_MATCH_MESSAGES = new Set(['state', 'garbage', 'game_over', 'pause', 'un
 const MAX_GARBAGE_PER_MESSAGE = 10;
 /** Quick match has no pause: a tab hidden this long counts as away and concedes (PROTOCOL.md). */
 const AWAY_FORFEIT_MS = 10000;
+/** A set is won by the first player to win this many matches in the room (counted by the clients). */
+const FIRST_TO = 3;
 /** A private room pauses both sides once a tab has been hidden this long. */
 const HIDE_PAUSE_MS = 700;
 
@@ -45,6 +47,7 @@ export function mountDuo(root, app) {
   let phase = 'lobby';
   let myName = '';
   let quick = false; // this room came from quick match: no pause
+  let tally = null; // {code, wins: [seat 0, seat 1]}: the running set score in this room
   const offs = [];
   // The lobby shows the duo board, kept live over the socket.
   const duoBoard = scoreTable('duo', 'Duo best scores', 'duo-board-h');
@@ -121,7 +124,7 @@ export function mountDuo(root, app) {
     const m = {
       game, recorder, me, them, rules, gameId: info.gameId, number: info.match, seat: info.seat,
       frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
-      sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0, quick,
+      sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0, quick, maxCombo: 0,
     };
     m.sound = new Sound(settings);
     m.controls = new Controls({
@@ -130,7 +133,9 @@ export function mountDuo(root, app) {
     m.loop = new FrameLoop(() => frame(m), () => { me.renderGame(game); });
     const pauseBtn = m.quick ? null : h('button', { type: 'button', class: 'btn small pause-btn', 'aria-label': 'Pause both players', onclick: () => requestPause(m) }, 'Pause');
     const leaveBtn = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Leave the match', onclick: leaveAsked }, 'Leave');
-    m.info = h('p', { class: 'muted center match-info', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}` });
+    const set = tally && !tally.done && tally.code === (room?.code || info.code) && room
+      ? ` · set ${tally.wins[room.seat]}-${tally.wins[1 - room.seat]}` : '';
+    m.info = h('p', { class: 'muted center match-info', text: `Room ${room?.code || info.code} · match ${info.match} · ${myName || 'You'} vs ${info.opponent}${set}` });
     // One grid (css "game layout"): both boards always on screen, the opponent's as a mini-board on phones.
     replaceChildren(root, h('div', { class: 'play duo' }, m.info, me.el, them.el, h('div', { class: 'controls' },
       touchPad(m.controls, rules, m.quick ? null : () => requestPause(m), settings),
@@ -194,6 +199,7 @@ export function mountDuo(root, app) {
       if (e.type === 'clear') {
         const text = describeClear(e);
         if (text) m.me.announce(text);
+        m.maxCombo = Math.max(m.maxCombo, e.combo);
       } else if (e.type === 'attack') {
         m.sentGarbage += e.lines;
         m.me.flashSent(e.lines);
@@ -256,14 +262,40 @@ export function mountDuo(root, app) {
     m.rematchStatus = h('p', { class: 'muted', role: 'status' });
     const rematch = h('button', { type: 'button', class: 'btn primary', id: 'rematch', 'aria-label': 'Ask for a rematch',
       onclick: () => { connection.send({ type: 'rematch' }); rematch.disabled = true; setText(m.rematchStatus, 'Waiting for your opponent…'); } }, 'Rematch');
-    const canRematch = msg.reason === 'topped_out';
+    const canRematch = msg.reason === 'topped_out' || msg.reason === 'score';
     m.me.showOverlay(h('h2', { 'data-result': msg.you, text: title }), h('p', { text: reasonText }),
-      h('div', { text: `Score ${m.game.score} · Lines ${m.game.lines}` }), m.saveStatus,
+      h('div', { text: `Score ${m.game.score} · Lines ${m.game.lines}` }), matchStats(m), setScore(msg), m.saveStatus,
       canRematch ? rematch : null, m.rematchStatus,
       h('button', { type: 'button', class: 'btn', 'aria-label': 'Leave the room', onclick: leave }, 'Leave'));
     phase = 'ended';
     clearSavedLog();
     submitDuoScore(m);
+  }
+
+  /** Post-match numbers: lines sent, pieces per second, attack per minute, best combo. */
+  function matchStats(m) {
+    const seconds = Math.max(m.game.frame / 60, 1 / 60);
+    const locked = Math.max(0, m.game.pieces - (m.game.active && !m.game.over ? 1 : 0));
+    const stats = {
+      sent: m.sentGarbage, pps: (locked / seconds).toFixed(2), apm: ((m.sentGarbage * 60) / seconds).toFixed(1), combo: m.maxCombo,
+    };
+    const el = h('div', { class: 'muted match-stats', 'data-stats': JSON.stringify(stats) },
+      m.rules.garbage ? `Sent ${stats.sent} lines · ${stats.pps} PPS · ${stats.apm} APM · best combo ${stats.combo}` : `${stats.pps} PPS`);
+    return el;
+  }
+
+  /** Counts this result into the room's set (first to FIRST_TO wins) and shows the running score. */
+  function setScore(msg) {
+    if (!room || msg.winner === null || msg.winner === undefined) return null;
+    if (!tally || tally.code !== room.code || tally.done) tally = { code: room.code, wins: [0, 0], done: false };
+    tally.wins[msg.winner]++;
+    const mine = tally.wins[room.seat];
+    const theirs = tally.wins[1 - room.seat];
+    tally.done = mine >= FIRST_TO || theirs >= FIRST_TO;
+    const text = tally.done
+      ? `${mine > theirs ? 'You win the set' : 'Your opponent wins the set'} ${mine}-${theirs}`
+      : `Set ${mine}-${theirs} (first to ${FIRST_TO})`;
+    return h('p', { class: 'set-score', 'data-set': `${mine}-${theirs}`, text });
   }
 
   async function submitDuoScore(m) {
