@@ -49,6 +49,7 @@ test('sprint: ends at 40 lines, the time goes to the sprint board, and the log r
   assert.equal(done.endReason, 'goal', `the sprint reached its goal (lines ${done.lines})`);
   assert.ok(done.lines >= 40 && done.lines <= 43, `${done.lines} lines`);
   assert.equal(await page.locator('[data-end]').getAttribute('data-end'), 'goal');
+  assert.equal(await page.locator('[data-pb]').count(), 1, 'the first finished sprint is a personal best');
   const shownTime = await page.locator('[data-final="time"]').textContent();
   assert.match(shownTime, /^\d+:\d\d\.\d\d$/);
   const pps = Number(await page.locator('[data-stat="pps"]').textContent());

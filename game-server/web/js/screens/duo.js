@@ -21,6 +21,7 @@ import { debugGame } from './solo.js';
 import { lobbyView, waitingView, endReason, CLOSE_REASONS } from './duo-views.js';
 import { scoreTable } from './scores.js';
 import { saveLog as saveLogFor, savedLog, clearSavedLog } from './duo-storage.js';
+import { FIRST_TO, SetTally, matchStats as statsOf } from './duo-session.js';
 
 const STATE_EVERY_FRAMES = 6; // ~10 board updates per second, well inside the rate limit
 const MIN_STATE_GAP = 3;
@@ -28,8 +29,6 @@ const IN_MATCH_MESSAGES = new Set(['state', 'garbage', 'game_over', 'pause', 'un
 const MAX_GARBAGE_PER_MESSAGE = 10;
 /** Quick match has no pause: a tab hidden this long counts as away and concedes (PROTOCOL.md). */
 const AWAY_FORFEIT_MS = 10000;
-/** A set is won by the first player to win this many matches in the room (counted by the clients). */
-const FIRST_TO = 3;
 /** A private room pauses both sides once a tab has been hidden this long. */
 const HIDE_PAUSE_MS = 700;
 
@@ -47,7 +46,7 @@ export function mountDuo(root, app) {
   let phase = 'lobby';
   let myName = '';
   let quick = false; // this room came from quick match: no pause
-  let tally = null; // {code, wins: [seat 0, seat 1]}: the running set score in this room
+  let tally = null; // SetTally: the running set score in this room
   const offs = [];
   // The lobby shows the duo board, kept live over the socket.
   const duoBoard = scoreTable('duo', 'Duo best scores', 'duo-board-h');
@@ -274,11 +273,7 @@ export function mountDuo(root, app) {
 
   /** Post-match numbers: lines sent, pieces per second, attack per minute, best combo. */
   function matchStats(m) {
-    const seconds = Math.max(m.game.frame / 60, 1 / 60);
-    const locked = Math.max(0, m.game.pieces - (m.game.active && !m.game.over ? 1 : 0));
-    const stats = {
-      sent: m.sentGarbage, pps: (locked / seconds).toFixed(2), apm: ((m.sentGarbage * 60) / seconds).toFixed(1), combo: m.maxCombo,
-    };
+    const stats = statsOf(m.game, m.sentGarbage, m.maxCombo);
     const el = h('div', { class: 'muted match-stats', 'data-stats': JSON.stringify(stats) },
       m.rules.garbage ? `Sent ${stats.sent} lines · ${stats.pps} PPS · ${stats.apm} APM · best combo ${stats.combo}` : `${stats.pps} PPS`);
     return el;
@@ -287,13 +282,10 @@ export function mountDuo(root, app) {
   /** Counts this result into the room's set (first to FIRST_TO wins) and shows the running score. */
   function setScore(msg) {
     if (!room || msg.winner === null || msg.winner === undefined) return null;
-    if (!tally || tally.code !== room.code || tally.done) tally = { code: room.code, wins: [0, 0], done: false };
-    tally.wins[msg.winner]++;
-    const mine = tally.wins[room.seat];
-    const theirs = tally.wins[1 - room.seat];
-    tally.done = mine >= FIRST_TO || theirs >= FIRST_TO;
-    const text = tally.done
-      ? `${mine > theirs ? 'You win the set' : 'Your opponent wins the set'} ${mine}-${theirs}`
+    if (!tally || tally.code !== room.code || tally.done) tally = new SetTally(room.code);
+    const { mine, theirs, done, won } = tally.record(msg.winner, room.seat);
+    const text = done
+      ? `${won ? 'You win the set' : 'Your opponent wins the set'} ${mine}-${theirs}`
       : `Set ${mine}-${theirs} (first to ${FIRST_TO})`;
     return h('p', { class: 'set-score', 'data-set': `${mine}-${theirs}`, text });
   }

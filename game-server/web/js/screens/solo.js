@@ -14,6 +14,7 @@ import { levelPicker, touchPad, keyHelp, nameField, muteButton } from './widgets
 import { Sound, buttonSound } from '../audio.js';
 import { trapFocus } from './dialog.js';
 import { formatTime } from './scores.js';
+import { loadBest, recordBest } from '../personal-best.js';
 
 const MODE_LABELS = { marathon: 'Marathon', sprint: 'Sprint 40L', blitz: 'Blitz 2:00' };
 const MODE_ABOUT = {
@@ -40,9 +41,11 @@ export function mountSolo(root, app) {
         for (const b of modeButtons) b.setAttribute('aria-pressed', String(b.dataset.mode === m));
         picker.el.hidden = m !== 'marathon';
         setText(about, MODE_ABOUT[m]);
+        setText(best, bestText(m));
       },
     }, MODE_LABELS[m]));
     const about = h('p', { class: 'muted', text: MODE_ABOUT[lastMode] });
+    const best = h('p', { class: 'muted', 'data-best': '', text: bestText(lastMode) });
     picker.el.hidden = lastMode !== 'marathon';
     const start = h('button', {
       type: 'button', class: 'btn primary', id: 'start-solo', 'aria-label': 'Start game',
@@ -54,9 +57,16 @@ export function mountSolo(root, app) {
     replaceChildren(root, h('section', { class: 'card menu stack', 'aria-labelledby': 'solo-h' },
       h('h2', { id: 'solo-h', text: 'Solo' }),
       h('p', { class: 'muted', text: `${config.ruleset === 'modern' ? 'Modern' : 'Classic'} rules.` }),
-      modes.length > 1 ? h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' }, modeButtons) : null, about,
+      modes.length > 1 ? h('div', { class: 'modes', role: 'group', 'aria-label': 'Mode' }, modeButtons) : null, about, best,
       picker.el, start, error));
     start.focus();
+  }
+
+  /** "Your best: ..." for `mode` in this browser, or ''. */
+  function bestText(mode) {
+    const b = loadBest(config.ruleset, mode);
+    if (!b) return '';
+    return `Your best here: ${mode === 'sprint' ? formatTime(b.timeMs) : b.score}`;
   }
 
   /**
@@ -166,11 +176,13 @@ export function mountSolo(root, app) {
     const again = h('button', { type: 'button', class: 'btn', id: 'try-again', 'aria-label': 'Try again at the same level', onclick: () => newGame(again) }, 'Try again');
     const levels = h('button', { type: 'button', class: 'btn small', 'aria-label': 'Choose another start level', onclick: () => showSetup() }, 'Change level');
     const goal = s.endReason === 'goal';
+    const pb = recordBest(s.game.rules.name, s.mode, { score: s.game.score, timeMs: Math.round((s.game.frame * 1000) / 60), finished: goal });
     const title = goal ? (s.mode === 'sprint' ? 'Sprint complete!' : 'Time!') : 'Game over';
     const time = formatTime((game.frame * 1000) / 60);
     s.panel.showOverlay(
       h('h2', { 'data-end': goal ? 'goal' : 'over', text: title }),
       s.mode === 'sprint' && goal ? h('div', { class: 'big-time', 'data-final': 'time', text: time }) : null,
+      pb ? h('div', { class: 'ok-text', 'data-pb': 'true', text: 'Personal best!' }) : null,
       h('div', { 'data-final': 'score', text: `Score ${game.score}` }),
       h('div', { class: 'muted', text: `Lines ${game.lines} · Level ${game.level}` }),
       h('div', { class: 'muted', text: `${(Math.max(0, game.pieces - (game.active && !goal ? 1 : 0)) / Math.max(game.frame / 60, 1 / 60)).toFixed(2)} pieces per second · R to restart` }),
