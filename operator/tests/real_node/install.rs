@@ -69,3 +69,55 @@ async fn operator_pods_reconcile_the_minimal_example_and_a_player_scores() {
     let acked = game.play_solo("ada", 4200).await.expect("the score is acknowledged");
     game.assert_on_board(&[acked]).await;
 }
+
+/// The image itself is fit for Pod Security `restricted`: a pod that only says `runAsNonRoot`
+/// (as a team's own chart might) starts, because the image's user is 65532, and the server runs
+/// with a read-only root filesystem and its data on a volume.
+#[tokio::test]
+async fn the_game_image_runs_as_its_own_non_root_user_under_restricted() {
+    let env = Env::new("image").await;
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "bare-game"},
+        "spec": {
+            "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "game-server",
+                "image": format!("{GAME_IMAGE}:{OLD}"),
+                "imagePullPolicy": "Never",
+                "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}, "periodSeconds": 1},
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "readOnlyRootFilesystem": true,
+                    "capabilities": {"drop": ["ALL"]}
+                },
+                "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "tmp", "mountPath": "/tmp"}]
+            }],
+            "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}]
+        }
+    }))
+    .expect("literal pod");
+    let pods = env.api::<Pod>();
+    pods.create(&Default::default(), &pod).await.expect("the restricted namespace admits the pod");
+    let ready = eventually("the bare game pod is Ready", STEP, || async {
+        let p = pods.get_opt("bare-game").await.ok()??;
+        if let Some(waiting) = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|c| c.first())
+            .and_then(|c| c.state.as_ref())
+            .and_then(|s| s.waiting.as_ref())
+            .filter(|w| w.reason.as_deref() == Some("CreateContainerConfigError"))
+        {
+            panic!("the kubelet refused the image: {:?}", waiting.message);
+        }
+        pod_ready(&p).then_some(p)
+    })
+    .await;
+    let pid = game_process(&ready).expect("the container's process");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).expect("Uid line");
+    assert!(uid.split_whitespace().skip(1).all(|u| u == "65532"), "the image's user is 65532: {uid}");
+}
