@@ -74,14 +74,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long requests still in flight after the drain may take before the server stops anyway.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Everything the handlers share; cheap to clone.
-
 /// The release this binary reports (`/version`, `/api/config`): `TETRIS_BUILD_VERSION` at build
 /// time (the image build passes its tag), else the crate version.
 pub const VERSION: &str = match option_env!("TETRIS_BUILD_VERSION") {
     Some(v) => v,
     None => env!("CARGO_PKG_VERSION"),
 };
+
+/// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 

@@ -25,7 +25,10 @@ async fn operator_pods_reconcile_the_minimal_example_and_a_player_scores() {
         leases.get_opt("tetris-operator").await.ok()??.spec?.holder_identity
     })
     .await;
-    assert!(op_pods.iter().any(|p| name_of(p) == holder), "Lease holder {holder} is one of the operator pods");
+    assert!(
+        op_pods.iter().any(|p| name_of(p) == holder),
+        "Lease holder {holder} is one of the operator pods"
+    );
 
     // examples/minimal.yaml, with the image pointed at the local build.
     let minimal = std::fs::read_to_string(repo_path("examples/minimal.yaml")).expect("examples/minimal.yaml");
@@ -49,7 +52,10 @@ async fn operator_pods_reconcile_the_minimal_example_and_a_player_scores() {
     assert!(uid.split_whitespace().skip(1).all(|u| u == "65532"), "game runs as 65532: {uid}");
     let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
     let root = mounts.lines().find(|l| l.split_whitespace().nth(4) == Some("/")).expect("a root mount");
-    assert!(root.split_whitespace().nth(5).is_some_and(|o| o.split(',').any(|f| f == "ro")), "root is read-only: {root}");
+    assert!(
+        root.split_whitespace().nth(5).is_some_and(|o| o.split(',').any(|f| f == "ro")),
+        "root is read-only: {root}"
+    );
 
     // Readiness gates the endpoint: the Service's ready endpoint is this pod.
     let pod_ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).expect("pod IP");

@@ -39,7 +39,14 @@ async fn the_standby_operator_finishes_a_rollout_when_the_leader_pod_is_deleted(
         (h != holder).then_some(h)
     })
     .await;
-    println!("Lease moved from {holder} to {new_holder} {:.1}s after the leader pod was deleted", deleted.elapsed().as_secs_f64());
+    println!(
+        "Lease moved from {holder} to {new_holder} {:.1}s after the leader pod was deleted",
+        deleted.elapsed().as_secs_f64()
+    );
     let app = env.wait_ready(name, NEW).await;
-    assert_eq!(app.status.and_then(|s| s.version).as_deref(), Some(NEW), "the new leader finished the rollout");
+    assert_eq!(
+        app.status.and_then(|s| s.version).as_deref(),
+        Some(NEW),
+        "the new leader finished the rollout"
+    );
 }

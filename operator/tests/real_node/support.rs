@@ -143,7 +143,9 @@ impl Env {
             let status = app.status.as_ref()?;
             let ready = status.observed_generation == app.metadata.generation
                 && status.conditions.iter().any(|c| {
-                    c.type_ == "Ready" && c.status == "True" && c.observed_generation == app.metadata.generation
+                    c.type_ == "Ready"
+                        && c.status == "True"
+                        && c.observed_generation == app.metadata.generation
                 });
             (ready && status.version.as_deref() == Some(version)).then_some(app)
         })
@@ -305,7 +307,10 @@ impl Game {
 
 /// Submits solo scores one after another until told to stop; returns those acknowledged. Failures
 /// (a pod restarting) are retried by the next round: the promise is about acknowledged scores.
-pub fn submit_stream(game: Game, prefix: &'static str) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<Vec<Acked>>) {
+pub fn submit_stream(
+    game: Game,
+    prefix: &'static str,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<Vec<Acked>>) {
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         let mut acked = Vec::new();
@@ -413,7 +418,9 @@ pub async fn watch_exit(pods: Api<Pod>, name: String) -> Option<(i32, Option<Str
     let mut stream = std::pin::pin!(watcher(pods, config));
     while let Some(event) = stream.next().await {
         let pods: Vec<Pod> = match event {
-            Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p) | watcher::Event::Delete(p)) => vec![p],
+            Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p) | watcher::Event::Delete(p)) => {
+                vec![p]
+            }
             _ => continue,
         };
         for pod in pods {

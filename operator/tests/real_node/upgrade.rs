@@ -48,7 +48,10 @@ async fn finish_match_on_draining_pod(
         .expect("a terminated state");
     let took = terminating_at.elapsed();
     assert_eq!(code, 0, "the old game container exits 0 (reason {reason:?})");
-    assert!(took < Duration::from_secs(grace as u64), "exited {took:?} after SIGTERM, within its {grace}s grace period");
+    assert!(
+        took < Duration::from_secs(grace as u64),
+        "exited {took:?} after SIGTERM, within its {grace}s grace period"
+    );
     println!("old pod drained and exited 0 {:.1}s after SIGTERM (grace {grace}s)", took.as_secs_f64());
 }
 
@@ -72,7 +75,8 @@ async fn rolling_update_with_a_live_match_and_a_stream_of_submits() {
     let terminating_at = wait_terminating(&pods, &name_of(&old)).await;
     // The new pod is Ready (maxUnavailable 0: it was before the old one was told to stop), and new
     // players land on it: the Service sends them to a pod that is not draining, which runs NEW.
-    let new_pods: Vec<Pod> = env.pods(name).await.into_iter().filter(|p| name_of(p) != name_of(&old)).collect();
+    let new_pods: Vec<Pod> =
+        env.pods(name).await.into_iter().filter(|p| name_of(p) != name_of(&old)).collect();
     assert!(new_pods.iter().any(pod_ready), "a new pod is Ready when the old one starts draining");
     eventually("new players reach the new version", STEP, || async {
         let v = game.get_json("/version").await?;
@@ -97,7 +101,12 @@ async fn rolling_update_with_a_live_match_and_a_stream_of_submits() {
 async fn recreate_with_read_write_once_pod_keeps_the_match_and_the_scores() {
     let env = Env::new("recreate").await;
     let name = "tetris";
-    env.apply_app(name, OLD, "  upgrade:\n    strategy: Recreate\n  storage:\n    accessMode: ReadWriteOncePod\n").await;
+    env.apply_app(
+        name,
+        OLD,
+        "  upgrade:\n    strategy: Recreate\n  storage:\n    accessMode: ReadWriteOncePod\n",
+    )
+    .await;
     env.wait_ready(name, OLD).await;
     let game = Game::new(env.service_url(name).await);
     let pods = env.api::<Pod>();

@@ -280,7 +280,8 @@ impl LocalCluster {
         node.wait_containerd(&self.bin.join("ctr"), &self.dir)?;
         node.import_image(&self.bin.join("ctr"), &pause.archive)?;
 
-        let kubelet_kc = self.user_kubeconfig(&format!("system:node:{}", node::NODE_NAME), &["system:masters"])?;
+        let kubelet_kc =
+            self.user_kubeconfig(&format!("system:node:{}", node::NODE_NAME), &["system:masters"])?;
         let kubelet_config = node.kubelet_config(&self.pki.ca_cert())?;
         let (program, args) = node.in_netns(
             &self.bin.join("kubelet"),
@@ -305,8 +306,11 @@ impl LocalCluster {
 
         let prov_kc = self.user_kubeconfig("local-path-provisioner", &["system:masters"])?;
         let volumes = node.dir.join("volumes");
-        std::fs::create_dir_all(&volumes)
-            .map_err(|source| Error::Io { action: "creating", path: volumes.clone(), source })?;
+        std::fs::create_dir_all(&volumes).map_err(|source| Error::Io {
+            action: "creating",
+            path: volumes.clone(),
+            source,
+        })?;
         self.components.spawn(
             &self.dir,
             "local-path-provisioner",

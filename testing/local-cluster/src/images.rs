@@ -19,13 +19,10 @@ pub struct Image {
 /// The pause image's archive (made on first use).
 pub fn pause() -> Result<Image> {
     let out = script("hack/images/base-images.sh", &[], &[])?;
-    let archive = out
-        .lines()
-        .find_map(|l| l.strip_prefix("pause "))
-        .ok_or_else(|| Error::Command {
-            command: "hack/images/base-images.sh".into(),
-            detail: "printed no `pause ARCHIVE` line".into(),
-        })?;
+    let archive = out.lines().find_map(|l| l.strip_prefix("pause ")).ok_or_else(|| Error::Command {
+        command: "hack/images/base-images.sh".into(),
+        detail: "printed no `pause ARCHIVE` line".into(),
+    })?;
     Ok(Image { reference: "localhost/tetris/pause:local".into(), archive: PathBuf::from(archive.trim()) })
 }
 

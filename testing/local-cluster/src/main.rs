@@ -50,10 +50,21 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::BinDir => println!("{}", local_cluster::binaries::bin_dir()?.display()),
-        Cmd::Up { nodes, real_node, load_images, dir, kubeconfig_out, exit_after_ready, panic_after_ready } => {
+        Cmd::Up {
+            nodes,
+            real_node,
+            load_images,
+            dir,
+            kubeconfig_out,
+            exit_after_ready,
+            panic_after_ready,
+        } => {
             let cluster = LocalCluster::start(Options { nodes, dir, real_node })?;
             for archive in &load_images {
-                let image = local_cluster::images::Image { reference: archive.display().to_string(), archive: archive.clone() };
+                let image = local_cluster::images::Image {
+                    reference: archive.display().to_string(),
+                    archive: archive.clone(),
+                };
                 cluster.load_image(&image)?;
             }
             if let Some(out) = &kubeconfig_out {
@@ -66,7 +77,10 @@ fn main() -> anyhow::Result<()> {
             println!("KUBECONFIG={}", cluster.kubeconfig().display());
             println!("kubectl: {}", cluster.bin_dir().join("kubectl").display());
             if let Some((netns, cgroup)) = cluster.real_node_names() {
-                println!("real node: {} (network namespace {netns}, cgroup {cgroup})", local_cluster::node::NODE_NAME);
+                println!(
+                    "real node: {} (network namespace {netns}, cgroup {cgroup})",
+                    local_cluster::node::NODE_NAME
+                );
             }
             if panic_after_ready {
                 panic!("panicking on purpose with the cluster up (--panic-after-ready)");

@@ -91,7 +91,8 @@ impl RealNode {
     /// Runs `program` inside the node's network namespace (and nothing else: the mount namespace is
     /// the host's, so containerd and the kubelet see each other's mounts).
     pub fn in_netns(&self, program: &Path, args: &[String]) -> (PathBuf, Vec<String>) {
-        let mut all = vec![format!("--net=/run/netns/{}", self.netns), "--".into(), program.display().to_string()];
+        let mut all =
+            vec![format!("--net=/run/netns/{}", self.netns), "--".into(), program.display().to_string()];
         all.extend(args.iter().cloned());
         (PathBuf::from("nsenter"), all)
     }
@@ -428,7 +429,8 @@ fn sweep(run_dir: &Path) {
         if path == run_dir || !path.join("node-cleanup.sh").is_file() {
             continue;
         }
-        let owner = std::fs::read_to_string(path.join("owner.pid")).ok().and_then(|p| p.trim().parse::<u32>().ok());
+        let owner =
+            std::fs::read_to_string(path.join("owner.pid")).ok().and_then(|p| p.trim().parse::<u32>().ok());
         let dead = owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
         if dead {
             eprintln!("local-cluster: cleaning up what a dead run left in {}", path.display());
@@ -449,17 +451,28 @@ fn run(program: &Path, args: &[String]) -> Result<String> {
         .output()
         .map_err(|e| Error::Command { command: command.clone(), detail: e.to_string() })?;
     if !out.status.success() {
-        return Err(Error::Command { command, detail: String::from_utf8_lossy(&out.stderr).trim().to_owned() });
+        return Err(Error::Command {
+            command,
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn mkdir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(|source| Error::Io { action: "creating", path: path.to_owned(), source })
+    std::fs::create_dir_all(path).map_err(|source| Error::Io {
+        action: "creating",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io { action: "writing", path: path.to_owned(), source })
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        action: "writing",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The cleanup script; @DIR@, @NETNS@ and @CGROUP@ are filled in per run. Every step is idempotent

@@ -82,7 +82,11 @@ fn wait_clean(run: &Run) {
         if left.is_empty() {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(90), "a real-node run left behind:\n{}", left.join("\n"));
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "a real-node run left behind:\n{}",
+            left.join("\n")
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
