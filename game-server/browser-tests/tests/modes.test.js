@@ -87,3 +87,25 @@ test('blitz: the clock counts down from 2:00', async () => {
   assert.match(left, /^1:5\d\.\d\d$/, `time left ${left}`);
   assert.deepEqual(errors, []);
 });
+
+test('finesse: a piece moved with extra presses counts faults; a clean drop counts none', async () => {
+  const page = await newPage(browser, errors);
+  await page.goto(`${server.base}/solo`);
+  await page.getByRole('button', { name: 'Sprint 40L mode' }).click();
+  await page.getByRole('button', { name: 'Start game' }).click();
+  const s0 = await waitForSnapshot(page, (s) => s.screen === 'solo' && s.active, 'the sprint');
+  await page.keyboard.press('Space'); // zero presses needed, zero used
+  await waitForSnapshot(page, (s) => s.pieces > s0.pieces, 'the first lock');
+  assert.equal((await snapshot(page)).faults, 0);
+  const s1 = await snapshot(page);
+  // Left then right: back where it started, 2 presses where 0 were needed.
+  await page.keyboard.press('ArrowLeft');
+  await waitForSnapshot(page, (s) => s.active.x === s1.active.x - 1, 'moved left');
+  await page.keyboard.press('ArrowRight');
+  await waitForSnapshot(page, (s) => s.active.x === s1.active.x, 'moved back');
+  await page.keyboard.press('Space');
+  const s2 = await waitForSnapshot(page, (s) => s.pieces > s1.pieces, 'the second lock');
+  assert.equal(s2.faults, 2);
+  assert.equal(await page.locator('[data-stat="finesse"]').textContent(), '2');
+  assert.deepEqual(errors, []);
+});

@@ -163,6 +163,7 @@ export class Game {
       this.doHold();
       if (this.over) return;
     }
+    this.pieceInputs += popcount(pressed & (INPUT.LEFT | INPUT.RIGHT | INPUT.CW | INPUT.CCW | INPUT.ROT180));
     if (pressed & INPUT.CW) this.rotate(1);
     if (pressed & INPUT.CCW) this.rotate(-1);
     if (this.rules.rotate180 && pressed & INPUT.ROT180) this.rotate(2);
@@ -411,6 +412,7 @@ export class Game {
     this.lockTimer = 0;
     this.lockResets = 0;
     this.lastKick = -1;
+    this.pieceInputs = 0; // presses of move and rotate buttons for this piece (finesse, see finesse.js)
     if (this.collides(type, 0, piece.x, piece.y)) {
       this.gameOver('block out');
       return;
@@ -440,7 +442,7 @@ export class Game {
     for (const [x, y] of cells) this.board[y * WIDTH + x] = CELL[p.type];
     this.active = null;
     this.holdUsed = false;
-    this.events.push({ type: 'lock', piece: p.type });
+    this.events.push({ type: 'lock', piece: p.type, x: p.x, rot: p.rot, inputs: this.pieceInputs });
 
     const rows = fullRows(this.board);
     this.award(rows.length, tspin, rows.length > 0 && onlyRowsFilled(this.board, rows));
@@ -526,4 +528,10 @@ function onlyRowsFilled(board, rows) {
     for (let x = 0; x < WIDTH; x++) if (board[y * WIDTH + x] !== 0) return false;
   }
   return true;
+}
+
+function popcount(n) {
+  let c = 0;
+  for (let v = n; v; v &= v - 1) c++;
+  return c;
 }

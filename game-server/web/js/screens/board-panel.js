@@ -33,9 +33,12 @@ export class BoardPanel {
     ];
     if (clock) {
       this.timeEl = h('div', { class: 'stat-value', 'data-stat': 'time', text: '0:00.00' });
-      this.ppsEl = h('div', { class: 'stat-value', 'data-stat': 'pps', text: '0.00' });
       this.timeLabel = h('div', { class: 'stat-label', text: 'Time' });
-      numbers.unshift(h('div', { class: 'card' }, this.timeLabel, this.timeEl), card('PPS', this.ppsEl));
+      this.ppsEl = h('span', { 'data-stat': 'pps', text: '0.00' });
+      this.finesseEl = h('span', { 'data-stat': 'finesse', text: '0' });
+      // One card for the run: the time, then pieces per second and finesse faults on a small line.
+      numbers.unshift(h('div', { class: 'card run-card' }, this.timeLabel, this.timeEl,
+        h('div', { class: 'run-line' }, this.ppsEl, ' PPS · ', this.finesseEl, ' faults')));
     }
     const nextCanvas = h('canvas', { class: 'mini', 'aria-label': 'Next pieces', role: 'img' });
     this.next = new PieceList(nextCanvas, compact ? 1 : this.rules.previewCount);
@@ -166,6 +169,11 @@ export class BoardPanel {
     const locked = Math.max(0, game.pieces - (game.active ? 1 : 0));
     setText(this.ppsEl, ms > 0 ? (locked / (ms / 1000)).toFixed(2) : '0.00');
     if (game.goal.lines) setText(this.linesEl, `${Math.min(game.lines, game.goal.lines)}/${game.goal.lines}`);
+  }
+
+  /** Finesse faults so far (solo). */
+  setFinesse(n) {
+    if (this.finesseEl) setText(this.finesseEl, n);
   }
 
   numbers(score, lines, level) {

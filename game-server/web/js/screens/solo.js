@@ -15,6 +15,7 @@ import { Sound, buttonSound } from '../audio.js';
 import { trapFocus } from './dialog.js';
 import { formatTime } from './scores.js';
 import { loadBest, recordBest } from '../personal-best.js';
+import { minimalInputs } from '../engine/finesse.js';
 
 const MODE_LABELS = { marathon: 'Marathon', sprint: 'Sprint 40L', blitz: 'Blitz 2:00' };
 const MODE_ABOUT = {
@@ -101,7 +102,7 @@ export function mountSolo(root, app) {
     const game = new Game({ ruleset, seed, startLevel, handling, mode });
     const recorder = new InputRecorder({ ruleset, seed, startLevel, handling, mode });
     const panel = new BoardPanel({ ruleset, label: 'Your board', clock: true });
-    const s = { game, recorder, panel, ticket, mode, paused: false, submitted: false, endReason: '' };
+    const s = { game, recorder, panel, ticket, mode, paused: false, submitted: false, endReason: '', faults: 0 };
     // Instant restart (R): a new game of the same mode, no menu in between.
     s.sound = new Sound(settings);
     s.controls = new Controls({
@@ -130,6 +131,10 @@ export function mountSolo(root, app) {
     s.game.step(mask);
     for (const e of s.game.drainEvents()) {
       if (e.type === 'gameover') s.endReason = e.reason;
+      if (e.type === 'lock') {
+        const least = minimalInputs(s.game, e.piece, e.x, e.rot);
+        if (least >= 0 && e.inputs > least) s.panel.setFinesse((s.faults += e.inputs - least));
+      }
       if (!(e.type === 'gameover' && e.reason === 'goal')) s.sound.event(e);
       if (e.type === 'clear') {
         const text = describeClear(e);
@@ -185,6 +190,7 @@ export function mountSolo(root, app) {
       pb ? h('div', { class: 'ok-text', 'data-pb': 'true', text: 'Personal best!' }) : null,
       h('div', { 'data-final': 'score', text: `Score ${game.score}` }),
       h('div', { class: 'muted', text: `Lines ${game.lines} · Level ${game.level}` }),
+      h('div', { class: 'muted', 'data-final': 'finesse', text: `Finesse faults ${s.faults}` }),
       h('div', { class: 'muted', text: `${(Math.max(0, game.pieces - (game.active && !goal ? 1 : 0)) / Math.max(game.frame / 60, 1 / 60)).toFixed(2)} pieces per second · R to restart` }),
       form, status, again, levels,
       h('a', { href: '/scores', 'data-link': true, text: 'Score board' }));
@@ -232,7 +238,7 @@ export function mountSolo(root, app) {
   }
 
   app.setDebug(() => (session
-    ? { screen: 'solo', ...debugGame(session.game), paused: session.paused, mode: session.mode, endReason: session.endReason, sounds: session.sound.played.slice(-12) }
+    ? { screen: 'solo', ...debugGame(session.game), paused: session.paused, mode: session.mode, endReason: session.endReason, faults: session.faults, sounds: session.sound.played.slice(-12) }
     : { screen: 'solo-setup' }));
   if (!config.solo) {
     replaceChildren(root, h('p', { class: 'card menu center', role: 'alert', text: 'Solo games are turned off on this server.' }));
