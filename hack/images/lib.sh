@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the image scripts: buildah with its storage in the cache (outside any clone), so layers
 # and base images survive from one run to the next.
 cache=${TETRIS_CACHE:-$HOME/.cache/tetris-operator}
