@@ -22,6 +22,9 @@ source "$here/lib.sh"
 runtime_ref=localhost/tetris/runtime-base:bookworm
 build_ref=localhost/tetris/rust-build-base:1.95
 mkdir -p "$images_dir"
+# One maker at a time (the cluster asks for the pause image while a build may be checking the bases).
+exec 8>"$images_dir/.base.lock"
+flock 8
 bases_recipe="1 $(rustc --version)"
 start=$SECONDS
 log() { echo "[base-images] $((SECONDS - start))s: $*" >&2; }

@@ -19,6 +19,10 @@ tag=${IMAGE_TAG:-dev}
 what=("$@")
 ((${#what[@]})) || what=(operator game)
 mkdir -p "$images_dir/archives"
+# One build at a time per cache (hack/test.sh prebuilds while the tests may ask for the same image):
+# a second caller waits, then finds every layer cached.
+exec 9>"$images_dir/.build.lock"
+flock 9
 arch=$(dpkg --print-architecture)
 if [[ ${IMAGE_OPTIMIZE:-} == full ]]; then lto=thin units=4; else lto=false units=16; fi
 for name in "${what[@]}"; do
@@ -40,8 +44,10 @@ for name in "${what[@]}"; do
   bh bud --quiet --layers --isolation chroot --pull=never -f "$repo/Dockerfile.$name" \
     "${args[@]}" -t "$ref" "$repo" >&2
   archive=$images_dir/archives/${ref//[\/:]/_}.tar
-  rm -f "$archive"
-  bh push -q "$ref" "oci-archive:$archive:$ref" >&2
+  # Written aside and renamed, so an import never reads a half-written archive.
+  rm -f "$archive.tmp"
+  bh push -q "$ref" "oci-archive:$archive.tmp:$ref" >&2
+  mv "$archive.tmp" "$archive"
   echo "[images] $ref built in $((SECONDS - start))s ($(du -h "$archive" | cut -f1) archive)" >&2
   echo "$ref $archive"
 done
