@@ -620,11 +620,7 @@ fn free_ports<const N: usize>() -> Result<[u16; N]> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        action: "writing",
-        path: path.to_owned(),
-        source,
-    })
+    crate::write_file(path, text)
 }
 
 /// kwok's fake volumes, the default without a real node; with one, `local-path` (directories on the

@@ -86,6 +86,36 @@ pub enum Error {
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Runs `command` with stdin closed: its stdout, or [`Error::Command`] naming the command line,
+/// with its exit status and stderr.
+pub(crate) fn output_of(command: &mut std::process::Command) -> Result<String> {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::Command { command: line.clone(), detail: e.to_string() })?;
+    if !out.status.success() {
+        return Err(Error::Command {
+            command: line,
+            detail: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Writes a file of the run directory.
+pub(crate) fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        action: "writing",
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// The cluster shared by every test of this test binary: started on first use, torn down by the
 /// watchdog when the process exits (statics are never dropped).
 ///

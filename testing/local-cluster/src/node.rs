@@ -444,19 +444,7 @@ fn sv(items: &[&str]) -> Vec<String> {
 }
 
 fn run(program: &Path, args: &[String]) -> Result<String> {
-    let command = format!("{} {}", program.display(), args.join(" "));
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Command { command: command.clone(), detail: e.to_string() })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            command,
-            detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::output_of(Command::new(program).args(args))
 }
 
 fn mkdir(path: &Path) -> Result<()> {
@@ -468,11 +456,7 @@ fn mkdir(path: &Path) -> Result<()> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        action: "writing",
-        path: path.to_owned(),
-        source,
-    })
+    crate::write_file(path, text)
 }
 
 /// The cleanup script; @DIR@, @NETNS@ and @CGROUP@ are filled in per run. Every step is idempotent

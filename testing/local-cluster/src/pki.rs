@@ -6,7 +6,7 @@
 
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Paths of one client certificate and its key.
 #[derive(Debug, Clone)]
@@ -133,18 +133,5 @@ fn new_cert(
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> Result<()> {
-    let command = format!("openssl {}", args.join(" "));
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Command { command: command.clone(), detail: e.to_string() })?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            command,
-            detail: format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()),
-        });
-    }
-    Ok(())
+    crate::output_of(Command::new("openssl").args(args).current_dir(dir)).map(|_| ())
 }
