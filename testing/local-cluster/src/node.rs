@@ -420,8 +420,23 @@ fn check_host() -> Result<()> {
     Ok(())
 }
 
-/// Runs the cleanup script of every run directory whose owner process is gone.
+/// Runs the cleanup script of every run directory whose owner process is gone, then deletes any
+/// node network namespace (`lc-<pid>`) whose owner is gone but whose directory already went (its
+/// veth would hold the fixed addresses and routes the new run needs).
 fn sweep(run_dir: &Path) {
+    sweep_dirs(run_dir);
+    let Ok(entries) = std::fs::read_dir("/run/netns") else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let owner = name.strip_prefix("lc-").and_then(|p| p.parse::<u32>().ok());
+        if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            eprintln!("local-cluster: deleting network namespace {name} of a dead run");
+            let _ = run(Path::new("ip"), &sv(&["netns", "del", &name]));
+        }
+    }
+}
+
+fn sweep_dirs(run_dir: &Path) {
     let Some(base) = run_dir.parent() else { return };
     let Ok(entries) = std::fs::read_dir(base) else { return };
     for entry in entries.flatten() {
