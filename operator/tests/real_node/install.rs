@@ -47,9 +47,7 @@ async fn operator_pods_reconcile_the_minimal_example_and_a_player_scores() {
     // The pod runs as non-root with a read-only root filesystem: read from the real process.
     let pod = env.pods(&name).await.into_iter().find(pod_ready).expect("a Ready game pod");
     let pid = game_process(&pod).expect("the game container's process is on the host");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
-    let uid = status.lines().find(|l| l.starts_with("Uid:")).expect("Uid line");
-    assert!(uid.split_whitespace().skip(1).all(|u| u == "65532"), "game runs as 65532: {uid}");
+    assert_runs_as(pid, "65532");
     let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
     let root = mounts.lines().find(|l| l.split_whitespace().nth(4) == Some("/")).expect("a root mount");
     assert!(
@@ -123,7 +121,5 @@ async fn the_game_image_runs_as_its_own_non_root_user_under_restricted() {
     })
     .await;
     let pid = game_process(&ready).expect("the container's process");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
-    let uid = status.lines().find(|l| l.starts_with("Uid:")).expect("Uid line");
-    assert!(uid.split_whitespace().skip(1).all(|u| u == "65532"), "the image's user is 65532: {uid}");
+    assert_runs_as(pid, "65532");
 }

@@ -224,6 +224,13 @@ pub fn game_process(pod: &Pod) -> Option<u32> {
     None
 }
 
+/// Asserts that every uid of host process `pid` (real, effective, saved, filesystem) is `uid`.
+pub fn assert_runs_as(pid: u32, uid: &str) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    let line = status.lines().find(|l| l.starts_with("Uid:")).expect("Uid line");
+    assert!(line.split_whitespace().skip(1).all(|u| u == uid), "process {pid} runs as {uid}: {line}");
+}
+
 /// An HTTP client of the game (through its Service).
 #[derive(Clone)]
 pub struct Game {
