@@ -13,6 +13,7 @@
 //! - [`outbox`]: non-blocking per-connection send queues and close reasons.
 //! - [`games`]: signed single-use game tickets (`gameId`) and seeds.
 //! - [`plausibility`]: bounds a submitted score must meet.
+//! - [`rules`]: the Rust port of the web client's rules engine, to replay submitted games.
 //! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
 //!   the group-committing writer thread.
 //! - [`names`]: the player name rule.
@@ -41,6 +42,7 @@ pub mod outbox;
 pub mod plausibility;
 pub mod protocol;
 pub mod rooms;
+pub mod rules;
 pub mod scoreboard;
 pub mod session;
 pub mod ws;

@@ -8,4 +8,5 @@ mod process;
 mod rooms;
 mod scores;
 mod support;
+mod vectors;
 mod websocket;
