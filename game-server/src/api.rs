@@ -5,10 +5,12 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::games::{Mode, TicketError, unix_now};
+use crate::games::{Mode, Ticket, TicketError, unix_now};
 use crate::names::validate_name;
 use crate::plausibility::{self, Report};
 use crate::scoreboard::{Submission, SubmitError, tables_json};
+use crate::verify::pool::PoolError;
+use crate::verify::{self, Rejection};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -100,6 +102,8 @@ struct IssuedGame<'a> {
     mode: &'static str,
     ruleset: &'static str,
     start_level: u8,
+    /// The rules version to play under (the log's `v`).
+    rules: u8,
 }
 
 /// `POST /api/games`: issues a solo game ticket.
@@ -147,7 +151,8 @@ fn issue(
         return Err(ApiError::bad_request(format!("{} games start at level {min}", mode.as_str())));
     }
     let seed = crate::games::new_seed();
-    let ticket = app.tickets.issue(mode, app.config.ruleset, req.start_level, seed);
+    let rules = app.settings.rules_version;
+    let ticket = app.tickets.issue(mode, app.config.ruleset, req.start_level, seed, rules);
     app.metrics.games_started.get_or_create(&[("mode", mode.as_str())]).inc();
     let body = serde_json::to_string(&IssuedGame {
         game_id: &ticket.game_id,
@@ -155,6 +160,7 @@ fn issue(
         mode: mode.as_str(),
         ruleset: app.config.ruleset.as_str(),
         start_level: req.start_level,
+        rules,
     })
     .expect("plain fields serialize");
     Ok(json_response(StatusCode::CREATED, body))
@@ -231,31 +237,70 @@ async fn submit_inner(
         pieces: req.pieces,
         duration_ms: req.duration_ms,
     };
+    let (report, input_log) = match ticket.mode {
+        Mode::Solo | Mode::Sprint | Mode::Blitz => {
+            let (replayed, log) = replayed(app, &ticket, report, req.input_log).await?;
+            (replayed, Some(log))
+        }
+        Mode::Duo => (report, req.input_log),
+    };
     let elapsed_ms = unix_now().saturating_sub(ticket.issued_at).saturating_mul(1000) + 999;
     plausibility::check(&ticket, &report, elapsed_ms)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "implausible_score", e.0))?;
     let mode = ticket.mode;
     let accepted =
-        app.scores.submit(Submission { ticket, name, report, input_log: req.input_log }).await.map_err(
-            |e| match e {
-                SubmitError::AlreadySubmitted => ApiError::new(
-                    StatusCode::CONFLICT,
-                    "already_submitted",
-                    "a score for this game was already accepted",
-                ),
-                SubmitError::Unavailable => ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "the scoreboard cannot save right now; try again later",
-                ),
-            },
-        )?;
+        app.scores.submit(Submission { ticket, name, report, input_log }).await.map_err(|e| match e {
+            SubmitError::AlreadySubmitted => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_submitted",
+                "a score for this game was already accepted",
+            ),
+            SubmitError::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the scoreboard cannot save right now; try again later",
+            ),
+        })?;
     app.metrics.scores_accepted.get_or_create(&[("mode", mode.as_str())]).inc();
     if mode != Mode::Duo {
         app.metrics.games_finished.get_or_create(&[("mode", mode.as_str())]).inc();
     }
     let body = serde_json::to_string(&accepted).expect("plain fields serialize");
     Ok(json_response(StatusCode::CREATED, body))
+}
+
+/// Replays `log` on the replay pool and checks `report` against it ([`verify::verify`]); returns
+/// the replayed totals and the log (to store with the score).
+async fn replayed(
+    app: &AppState,
+    ticket: &Ticket,
+    report: Report,
+    log: Option<String>,
+) -> Result<(Report, String), ApiError> {
+    let refuse = |r: Rejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.to_string());
+    let log = log.ok_or_else(|| refuse(Rejection::MissingLog))?;
+    let ticket = ticket.clone();
+    let job = move || {
+        let outcome = verify::verify(&ticket, &report, &log);
+        (outcome, log)
+    };
+    match app.replays.run(job).await {
+        Ok((Ok(replayed), log)) => Ok((replayed, log)),
+        Ok((Err(rejection), _)) => Err(refuse(rejection)),
+        Err(PoolError::Busy) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many games are being verified right now; retry in a moment",
+        )),
+        Err(PoolError::Failed) => {
+            tracing::error!("a replay panicked");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "replay_failed",
+                "the game could not be verified",
+            ))
+        }
+    }
 }
 
 /// `GET /api/scores?limit=N`: the top-N tables from memory.

@@ -1,7 +1,7 @@
 //! Issued games: signed, single-use tickets that tie a submitted score to a game this server started.
 //!
 //! A ticket (`gameId`) is `hex(payload) "." hex(mac)` where the payload holds the mode, ruleset, start
-//! level, issue time, a random nonce and the piece seed, and the MAC is HMAC-SHA256 under a key kept in
+//! level, issue time, the rules version, a random nonce and the piece seed, and the MAC is HMAC-SHA256 under a key kept in
 //! the database (truncated to 128 bits). Why signed tickets rather than a table of issued games:
 //! issuing costs no memory and no disk write, a ticket survives a restart and is valid on every replica
 //! that shares the database, and a forged or edited ticket fails the MAC. "Only once" is enforced where
@@ -18,7 +18,10 @@ pub const TICKET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Length of the signing key, in bytes.
 pub const KEY_BYTES: usize = 32;
 
-const VERSION: u8 = 1;
+/// Ticket format 2 carries the rules version (byte 12, taken from the nonce of format 1).
+const VERSION: u8 = 2;
+/// Format 1: no rules version (issued before the server replayed games; they expire in a day).
+const VERSION_1: u8 = 1;
 const PAYLOAD_BYTES: usize = 24;
 const MAC_BYTES: usize = 16;
 
@@ -91,6 +94,8 @@ pub struct Ticket {
     pub issued_at: u64,
     /// Seed of the piece sequence.
     pub seed: u32,
+    /// Rules version the game is played under; `None` for a format-1 ticket, which predates it.
+    pub rules_version: Option<u8>,
 }
 
 /// Why a ticket was refused.
@@ -121,12 +126,20 @@ impl Tickets {
         Tickets { key }
     }
 
-    /// Issues a ticket for a new game with `seed`.
-    pub fn issue(&self, mode: Mode, ruleset: Ruleset, start_level: u8, seed: u32) -> Ticket {
-        self.issue_at(mode, ruleset, start_level, seed, unix_now())
+    /// Issues a ticket for a new game with `seed`, played under rules version `rules`.
+    pub fn issue(&self, mode: Mode, ruleset: Ruleset, start_level: u8, seed: u32, rules: u8) -> Ticket {
+        self.issue_at(mode, ruleset, start_level, seed, rules, unix_now())
     }
 
-    fn issue_at(&self, mode: Mode, ruleset: Ruleset, start_level: u8, seed: u32, issued_at: u64) -> Ticket {
+    fn issue_at(
+        &self,
+        mode: Mode,
+        ruleset: Ruleset,
+        start_level: u8,
+        seed: u32,
+        rules: u8,
+        issued_at: u64,
+    ) -> Ticket {
         let mut payload = [0u8; PAYLOAD_BYTES];
         payload[0] = VERSION;
         payload[1] = mode.byte();
@@ -136,11 +149,12 @@ impl Tickets {
         };
         payload[3] = start_level;
         payload[4..12].copy_from_slice(&issued_at.to_be_bytes());
-        rand::rng().fill(&mut payload[12..20]);
+        payload[12] = rules;
+        rand::rng().fill(&mut payload[13..20]);
         payload[20..24].copy_from_slice(&seed.to_be_bytes());
         let key = hex(&payload);
         let game_id = format!("{key}.{}", hex(&self.mac(&payload)));
-        Ticket { game_id, key, mode, ruleset, start_level, issued_at, seed }
+        Ticket { game_id, key, mode, ruleset, start_level, issued_at, seed, rules_version: Some(rules) }
     }
 
     /// Checks the signature and age of `game_id` at the current time.
@@ -161,9 +175,11 @@ impl Tickets {
             1 => Ruleset::Modern,
             _ => return Err(TicketError::Unknown),
         };
-        if payload[0] != VERSION {
-            return Err(TicketError::Unknown);
-        }
+        let rules_version = match payload[0] {
+            VERSION => Some(payload[12]),
+            VERSION_1 => None,
+            _ => return Err(TicketError::Unknown),
+        };
         let mut at = [0u8; 8];
         at.copy_from_slice(&payload[4..12]);
         let issued_at = u64::from_be_bytes(at);
@@ -180,6 +196,7 @@ impl Tickets {
             start_level: payload[3],
             issued_at,
             seed: u32::from_be_bytes(seed),
+            rules_version,
         })
     }
 
@@ -245,16 +262,23 @@ mod tests {
 
     #[test]
     fn issued_ticket_verifies_with_its_fields() {
-        let t = tickets().issue_at(Mode::Duo, Ruleset::Modern, 5, 0xdead_beef, 1_000);
+        let t = tickets().issue_at(Mode::Duo, Ruleset::Modern, 5, 0xdead_beef, 2, 1_000);
         let back = tickets().verify_at(&t.game_id, 1_000 + 60).expect("fresh ticket");
         assert_eq!(back, t);
         assert_eq!(back.seed, 0xdead_beef);
+        assert_eq!(back.rules_version, Some(2));
+    }
+
+    #[test]
+    fn the_rules_version_a_game_was_issued_under_is_kept() {
+        let v1 = tickets().issue_at(Mode::Solo, Ruleset::Modern, 0, 9, 1, 1_000);
+        assert_eq!(tickets().verify_at(&v1.game_id, 1_000).map(|t| t.rules_version), Ok(Some(1)));
     }
 
     #[test]
     fn every_mode_survives_the_round_trip() {
         for mode in Mode::ALL {
-            let t = tickets().issue_at(mode, Ruleset::Modern, 0, 9, 1_000);
+            let t = tickets().issue_at(mode, Ruleset::Modern, 0, 9, 2, 1_000);
             assert_eq!(tickets().verify_at(&t.game_id, 1_000).map(|t| t.mode), Ok(mode));
             assert_eq!(Mode::parse(mode.as_str()), Some(mode));
         }
@@ -262,14 +286,14 @@ mod tests {
 
     #[test]
     fn two_tickets_for_the_same_seed_differ() {
-        let a = tickets().issue_at(Mode::Duo, Ruleset::Modern, 0, 1, 1_000);
-        let b = tickets().issue_at(Mode::Duo, Ruleset::Modern, 0, 1, 1_000);
+        let a = tickets().issue_at(Mode::Duo, Ruleset::Modern, 0, 1, 2, 1_000);
+        let b = tickets().issue_at(Mode::Duo, Ruleset::Modern, 0, 1, 2, 1_000);
         assert_ne!(a.key, b.key);
     }
 
     #[test]
     fn edited_or_foreign_tickets_are_unknown() {
-        let t = tickets().issue_at(Mode::Solo, Ruleset::Classic, 0, 1, 1_000);
+        let t = tickets().issue_at(Mode::Solo, Ruleset::Classic, 0, 1, 2, 1_000);
         // Raise the start level in the payload: the MAC no longer matches.
         let mut edited = t.game_id.clone().into_bytes();
         edited[7] = b'9';
@@ -284,7 +308,7 @@ mod tests {
 
     #[test]
     fn old_tickets_expire() {
-        let t = tickets().issue_at(Mode::Solo, Ruleset::Classic, 0, 1, 1_000);
+        let t = tickets().issue_at(Mode::Solo, Ruleset::Classic, 0, 1, 2, 1_000);
         let late = 1_000 + TICKET_LIFETIME.as_secs() + 1;
         assert_eq!(tickets().verify_at(&t.game_id, late), Err(TicketError::Expired));
     }

@@ -51,6 +51,8 @@ pub struct HubConfig {
     pub drain: Duration,
     /// How long a room waits for its second player or a rematch ([`WAITING_TIMEOUT`]).
     pub waiting_timeout: Duration,
+    /// Rules version new matches are played under (`TETRIS_RULES_VERSION`).
+    pub rules_version: u8,
 }
 
 impl From<&GameConfig> for HubConfig {
@@ -64,6 +66,7 @@ impl From<&GameConfig> for HubConfig {
             grace: Duration::from_secs(u64::from(c.reconnect_grace_seconds)),
             drain: Duration::from_secs(u64::from(c.drain_seconds)),
             waiting_timeout: WAITING_TIMEOUT,
+            rules_version: crate::rules::RULES_VERSION,
         }
     }
 }

@@ -14,6 +14,10 @@
 //! - [`games`]: signed single-use game tickets (`gameId`) and seeds.
 //! - [`plausibility`]: bounds a submitted score must meet.
 //! - [`rules`]: the Rust port of the web client's rules engine, to replay submitted games.
+//! - [`verify`]: replays a submitted game and checks its totals (reason codes); `verify/pool.rs`:
+//!   the bounded replay threads.
+//! - [`settings`]: this server's `TETRIS_*` settings beyond `tetris_config` (rules version, replay
+//!   threads, trusted proxies, per-client limits).
 //! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
 //!   the group-committing writer thread.
 //! - [`names`]: the player name rule.
@@ -45,6 +49,8 @@ pub mod rooms;
 pub mod rules;
 pub mod scoreboard;
 pub mod session;
+pub mod settings;
+pub mod verify;
 pub mod ws;
 
 use axum::Router;
@@ -106,6 +112,10 @@ pub struct Shared {
     /// Permits for score submissions in flight ([`api::MAX_SUBMITS_IN_FLIGHT`]): each may carry a
     /// 256 KiB body, so without a bound a stalled disk would let waiting bodies grow without limit.
     pub submit_permits: Arc<tokio::sync::Semaphore>,
+    /// Settings beyond `config` (rules version, replay threads, per-client limits).
+    pub settings: settings::Settings,
+    /// Threads that replay submitted games.
+    pub replays: verify::pool::ReplayPool,
 }
 
 impl std::ops::Deref for AppState {
@@ -135,6 +145,16 @@ impl AppState {
 
     /// [`AppState::new`] with explicit hub settings (tests shorten its timeouts).
     pub fn with_hub_config(config: GameConfig, hub: HubConfig) -> Result<Self, RunError> {
+        Self::with_settings(config, hub, settings::Settings::default())
+    }
+
+    /// [`AppState::with_hub_config`] with this server's own settings ([`settings::Settings`]).
+    pub fn with_settings(
+        config: GameConfig,
+        mut hub: HubConfig,
+        settings: settings::Settings,
+    ) -> Result<Self, RunError> {
+        hub.rules_version = settings.rules_version;
         let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?;
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
@@ -180,6 +200,11 @@ impl AppState {
             config_json,
             version_json,
             submit_permits: Arc::new(tokio::sync::Semaphore::new(api::MAX_SUBMITS_IN_FLIGHT)),
+            replays: verify::pool::ReplayPool::new(
+                settings.replay_threads,
+                settings.replay_threads * verify::pool::QUEUE_PER_THREAD,
+            ),
+            settings,
         })))
     }
 }
@@ -253,6 +278,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     run_with(listener, config, RunOptions::default(), shutdown).await
+}
+
+/// [`run`] with this server's own settings (the binary reads them from the environment).
+pub async fn run_with_settings(
+    listener: TcpListener,
+    config: GameConfig,
+    settings: settings::Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let hub = HubConfig::from(&config);
+    let state = AppState::with_settings(config, hub, settings)?;
+    serve(listener, state, RunOptions::default(), shutdown).await
 }
 
 /// [`run`] with explicit options.

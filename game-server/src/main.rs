@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use std::process::ExitCode;
 use tetris_config::{GameConfig, LogLevel};
+use tetris_game_server::settings::Settings;
 use tracing_subscriber::filter::LevelFilter;
 
 /// The Tetris game server: web client, duo matches over WebSocket, SQLite scoreboard.
@@ -11,7 +12,10 @@ use tracing_subscriber::filter::LevelFilter;
 /// Configuration comes only from environment variables (TETRIS_ADDRESS, TETRIS_PORT, TETRIS_DATABASE,
 /// TETRIS_TITLE, TETRIS_RULESET, TETRIS_SOLO, TETRIS_DUO, TETRIS_START_LEVEL_MIN, TETRIS_START_LEVEL_MAX,
 /// TETRIS_SCOREBOARD_SIZE, TETRIS_MAX_ROOMS, TETRIS_MAX_CONNECTIONS, TETRIS_RECONNECT_GRACE_SECONDS,
-/// TETRIS_DRAIN_SECONDS, TETRIS_ALLOWED_ORIGINS, TETRIS_LOG_LEVEL). An invalid value stops the server
+/// TETRIS_DRAIN_SECONDS, TETRIS_ALLOWED_ORIGINS, TETRIS_LOG_LEVEL, and this server's own
+/// TETRIS_RULES_VERSION, TETRIS_REPLAY_THREADS, TETRIS_TRUSTED_PROXIES,
+/// TETRIS_MAX_CONNECTIONS_PER_CLIENT, TETRIS_MAX_ROOMS_PER_CLIENT,
+/// TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT). An invalid value stops the server
 /// with a message naming the variable. SIGTERM or Ctrl-C starts a graceful drain.
 #[derive(Parser)]
 #[command(version = tetris_game_server::VERSION)]
@@ -21,6 +25,13 @@ fn main() -> ExitCode {
     Cli::parse();
     let config = match GameConfig::from_env() {
         Ok(c) => c,
+        Err(e) => {
+            eprintln!("tetris-game-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("tetris-game-server: {e}");
             return ExitCode::from(2);
@@ -40,10 +51,13 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let env_names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
-    for unknown in GameConfig::unknown_vars(env_names.iter().map(String::as_str)) {
+    let not_read_here = |n: &&str| !tetris_game_server::settings::vars::ALL.contains(n);
+    for unknown in
+        GameConfig::unknown_vars(env_names.iter().map(String::as_str)).into_iter().filter(not_read_here)
+    {
         tracing::warn!(variable = unknown, "unknown TETRIS_* variable ignored");
     }
-    match serve(config) {
+    match serve(config, settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -53,7 +67,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: GameConfig) -> anyhow::Result<()> {
+fn serve(config: GameConfig, settings: Settings) -> anyhow::Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(async {
@@ -63,7 +77,7 @@ fn serve(config: GameConfig) -> anyhow::Result<()> {
             .with_context(|| format!("binding {}:{} (TETRIS_ADDRESS, TETRIS_PORT)", config.address, config.port))?;
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(address = %local, ruleset = %config.ruleset, database = %config.database.display(), "listening");
-        tetris_game_server::run(listener, config, shutdown_signal()).await?;
+        tetris_game_server::run_with_settings(listener, config, settings, shutdown_signal()).await?;
         Ok(())
     })
 }

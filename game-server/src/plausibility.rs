@@ -152,6 +152,7 @@ mod tests {
             start_level,
             issued_at: 0,
             seed: 0,
+            rules_version: Some(2),
         }
     }
 

@@ -258,13 +258,14 @@ mod tests {
             seed: 7,
             start_level: 0,
             ruleset: "modern",
+            rules: 2,
             game_id: "g",
             opponent: "ada",
             match_no: 1,
         };
         assert_eq!(
             msg.to_json(),
-            r#"{"type":"match_start","code":"K7QX2M","seat":1,"seed":7,"startLevel":0,"ruleset":"modern","gameId":"g","opponent":"ada","match":1}"#
+            r#"{"type":"match_start","code":"K7QX2M","seat":1,"seed":7,"startLevel":0,"ruleset":"modern","rules":2,"gameId":"g","opponent":"ada","match":1}"#
         );
         let err = ServerMsg::Error { code: "bad_message", message: "m", reference: None };
         assert_eq!(err.to_json(), r#"{"type":"error","code":"bad_message","message":"m","ref":null}"#);

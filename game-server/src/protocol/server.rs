@@ -60,6 +60,8 @@ pub enum ServerMsg<'a> {
         start_level: u8,
         /// Rules.
         ruleset: &'static str,
+        /// Rules version to play under (the input log's `v`).
+        rules: u8,
         /// Recipient's ticket for the duo scoreboard.
         game_id: &'a str,
         /// Opponent's name.
@@ -150,6 +152,8 @@ pub struct ResumedSnapshot<'a> {
     pub start_level: u8,
     /// Rules.
     pub ruleset: &'static str,
+    /// Rules version to play under.
+    pub rules: u8,
     /// Recipient's ticket (null while waiting).
     pub game_id: Option<&'a str>,
     /// Recipient's last state seen by the server.

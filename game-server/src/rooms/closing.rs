@@ -109,6 +109,7 @@ impl Room {
             seed: started.then_some(g.seed),
             start_level: g.start_level,
             ruleset: hub.cfg.ruleset.as_str(),
+            rules: hub.cfg.rules_version,
             game_id: me.and_then(|m| m.game_id.as_deref()),
             you: me.and_then(|m| m.state.as_ref()),
             opponent_state: opp.and_then(|o| o.state.as_ref()),

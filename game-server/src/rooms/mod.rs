@@ -243,7 +243,9 @@ impl Room {
         for seat in g.seats.iter_mut().flatten() {
             seat.wants_rematch = false;
             seat.state = None;
-            seat.game_id = Some(hub.tickets.issue(Mode::Duo, ruleset, g.start_level, g.seed).game_id);
+            seat.game_id = Some(
+                hub.tickets.issue(Mode::Duo, ruleset, g.start_level, g.seed, hub.cfg.rules_version).game_id,
+            );
         }
         for (i, seat) in g.seats.iter().enumerate() {
             let (Some(me), Some(opp)) = (seat, &g.seats[1 - i]) else { continue };
@@ -253,6 +255,7 @@ impl Room {
                 seed: g.seed,
                 start_level: g.start_level,
                 ruleset: ruleset.as_str(),
+                rules: hub.cfg.rules_version,
                 game_id: me.game_id.as_deref().unwrap_or_default(),
                 opponent: &opp.name,
                 match_no: g.match_no,

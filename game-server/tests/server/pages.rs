@@ -122,6 +122,6 @@ async fn readyz_fails_when_the_scoreboard_cannot_write() {
     // Liveness is unaffected, and a submit says why it cannot be stored.
     assert_eq!(server.get_json("/healthz").await.0, 200);
     let (game, _) = server.new_game(0).await;
-    let (status, body) = server.submit(&crate::support::plausible(&game, "ada", 10)).await;
+    let (status, body) = server.submit(&crate::player::played(&game, "ada", 0)).await;
     assert_eq!((status, body["error"]["code"].clone()), (503, serde_json::json!("database_unavailable")));
 }

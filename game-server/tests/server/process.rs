@@ -1,5 +1,6 @@
 //! The real binary: configuration errors, --help, drain on SIGTERM, durability across SIGKILL.
 
+use crate::player::played;
 use crate::support::{Client, Spawned, WAIT, plausible, state_msg};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -136,7 +137,7 @@ async fn every_acknowledged_score_survives_sigkill() {
         writers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let Some(game) = games.lock().await.pop() else { return };
-                let body = plausible(&game, &format!("p{w}-{}", &game[40..48]), 100);
+                let body = played(&game, &format!("p{w}-{}", &game[40..48]), w);
                 match http.post(&url).json(&body).send().await {
                     Ok(res) if res.status() == 201 => {
                         let mut a = acked.lock().await;
@@ -163,7 +164,7 @@ async fn every_acknowledged_score_survives_sigkill() {
 
     let restarted = Spawned::start(&db, &[]).await;
     for game in &acked {
-        let (status, body) = post_score(&restarted, &plausible(game, "again", 100)).await;
+        let (status, body) = post_score(&restarted, &played(game, "again", 0)).await;
         assert_eq!(
             (status, body["error"]["code"].clone()),
             (409, json!("already_submitted")),

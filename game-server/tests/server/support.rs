@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tetris_config::GameConfig;
 use tetris_game_server::hub::HubConfig;
+use tetris_game_server::settings::Settings;
 use tetris_game_server::{AppState, RunOptions};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -42,6 +43,21 @@ impl TestServer {
         tweak_hub: impl FnOnce(&mut HubConfig),
         options: RunOptions,
     ) -> TestServer {
+        TestServer::start_configured(tweak, tweak_hub, Settings::default(), options).await
+    }
+
+    /// Starts a server with the default config changed by `tweak` and this server's `settings`.
+    pub async fn start_with_settings(tweak: impl FnOnce(&mut GameConfig), settings: Settings) -> TestServer {
+        TestServer::start_configured(tweak, |_| {}, settings, test_options()).await
+    }
+
+    /// The most general start: config, hub settings, server settings and run options.
+    pub async fn start_configured(
+        tweak: impl FnOnce(&mut GameConfig),
+        tweak_hub: impl FnOnce(&mut HubConfig),
+        settings: Settings,
+        options: RunOptions,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = GameConfig {
             address: "127.0.0.1".parse().expect("literal"),
@@ -56,7 +72,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let mut hub = HubConfig::from(&config);
         tweak_hub(&mut hub);
-        let state = AppState::with_hub_config(config, hub).expect("state");
+        let state = AppState::with_settings(config, hub, settings).expect("state");
         let (tx, rx) = oneshot::channel::<()>();
         let served = state.clone();
         let task = tokio::spawn(async move {
@@ -177,7 +193,8 @@ pub fn test_options() -> RunOptions {
     RunOptions { endpoint_grace: Duration::ZERO, ..RunOptions::default() }
 }
 
-/// A plausible submission for a classic game started at level 0 (scores up to 15,000).
+/// A plausible report for a classic game started at level 0 (scores up to 15,000), without an
+/// input log: what a duo seat's client submits; a solo game needs [`crate::player::played`].
 pub fn plausible(game_id: &str, name: &str, score: u32) -> Value {
     assert!(score <= 15_000);
     json!({"gameId": game_id, "name": name, "score": score, "lines": 24, "level": 2, "pieces": 60, "durationMs": 5000})

@@ -1,6 +1,7 @@
 //! The WebSocket connection rules: handshake, limits, origin, scoreboard pushes.
 
-use crate::support::{Client, TestServer, plausible};
+use crate::player::played;
+use crate::support::{Client, TestServer};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -116,15 +117,16 @@ async fn scoreboard_watchers_get_a_snapshot_then_live_updates() {
     lobby.send(json!({"type": "watch_scores"})).await;
     lobby.expect("scores").await;
     let (game, _) = server.new_game(0).await;
-    assert_eq!(server.submit(&plausible(&game, "ada", 4200)).await.0, 201);
+    let body = played(&game, "ada", 0);
+    assert_eq!(server.submit(&body).await.0, 201);
     for c in [&mut watcher, &mut lobby] {
         let push = c.expect("scores").await;
         assert_eq!(push["solo"][0]["name"], "ada");
-        assert_eq!(push["solo"][0]["score"], 4200);
+        assert_eq!(push["solo"][0]["score"], body["score"]);
     }
     watcher.send(json!({"type": "unwatch_scores"})).await;
     let (game, _) = server.new_game(0).await;
-    server.submit(&plausible(&game, "bob", 5000)).await;
+    server.submit(&played(&game, "bob", 1)).await;
     lobby.expect("scores").await;
     watcher.send(json!({"type": "ping"})).await;
     watcher.expect("pong").await; // no push arrived before the pong
