@@ -50,6 +50,9 @@ pub mod vars {
     pub const ALLOWED_ORIGINS: &str = "TETRIS_ALLOWED_ORIGINS";
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub const LOG_LEVEL: &str = "TETRIS_LOG_LEVEL";
+    /// Port (1-65535) of a second listener serving only `/metrics`; empty or absent serves
+    /// `/metrics` on the game port instead.
+    pub const METRICS_PORT: &str = "TETRIS_METRICS_PORT";
 
     /// Every variable, in rendering order.
     pub const ALL: &[&str] = &[
@@ -69,6 +72,7 @@ pub mod vars {
         DRAIN_SECONDS,
         ALLOWED_ORIGINS,
         LOG_LEVEL,
+        METRICS_PORT,
     ];
 }
 
@@ -233,6 +237,8 @@ pub struct GameConfig {
     pub allowed_origins: Vec<String>,
     /// Log level.
     pub log_level: LogLevel,
+    /// Port of the metrics-only listener; `None` serves `/metrics` on the game port.
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for GameConfig {
@@ -254,6 +260,7 @@ impl Default for GameConfig {
             drain_seconds: 60,
             allowed_origins: Vec::new(),
             log_level: LogLevel::Info,
+            metrics_port: None,
         }
     }
 }
@@ -321,6 +328,12 @@ impl GameConfig {
         if let Some((var, v)) = get(vars::LOG_LEVEL) {
             c.log_level = v.trim().parse().map_err(|e: String| ConfigError::new(var, &v, e))?;
         }
+        if let Some((var, v)) = get(vars::METRICS_PORT) {
+            c.metrics_port = match v.trim() {
+                "" => None,
+                _ => Some(parse_num(var, &v, 1, u16::MAX)?),
+            };
+        }
         c.validate()?;
         Ok(c)
     }
@@ -357,6 +370,13 @@ impl GameConfig {
                 vars::START_LEVEL_MIN,
                 &self.start_level_min.to_string(),
                 format!("must not exceed TETRIS_START_LEVEL_MAX ({})", self.start_level_max),
+            ));
+        }
+        if self.metrics_port.is_some_and(|p| p == self.port) {
+            return Err(ConfigError::new(
+                vars::METRICS_PORT,
+                &self.port.to_string(),
+                "must differ from TETRIS_PORT",
             ));
         }
         if self.allowed_origins.len() > limits::MAX_ORIGINS {
@@ -398,6 +418,7 @@ impl GameConfig {
         env.insert(vars::DRAIN_SECONDS, self.drain_seconds.to_string());
         env.insert(vars::ALLOWED_ORIGINS, self.allowed_origins.join(","));
         env.insert(vars::LOG_LEVEL, self.log_level.to_string());
+        env.insert(vars::METRICS_PORT, self.metrics_port.map(|p| p.to_string()).unwrap_or_default());
         env
     }
 
@@ -472,6 +493,7 @@ mod tests {
             drain_seconds: 120,
             allowed_origins: vec!["https://tetris.example.com".into(), "http://localhost:8080".into()],
             log_level: LogLevel::Debug,
+            metrics_port: Some(9090),
         };
         let env = config.to_env();
         assert_eq!(env.len(), vars::ALL.len(), "every variable is rendered");
@@ -495,6 +517,8 @@ mod tests {
             (vars::ALLOWED_ORIGINS, "tetris.example.com"),
             (vars::LOG_LEVEL, "verbose"),
             (vars::TITLE, ""),
+            (vars::METRICS_PORT, "0"),
+            (vars::METRICS_PORT, "8080"),
         ];
         for (var, value) in cases {
             let err = parse(&[(var, value)]).expect_err(var);

@@ -215,7 +215,7 @@ pub fn app(state: AppState) -> Router {
     for page in assets::PAGES {
         router = router.route(page, get(assets::page));
     }
-    router
+    router = router
         .route("/api/config", get(api::config))
         .route("/api/games", post(api::issue_game))
         .route(
@@ -230,13 +230,29 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/version", get(ops::version))
-        .route("/metrics", get(ops::metrics))
+        .route("/version", get(ops::version));
+    // With a metrics port of its own, `/metrics` is served there only, so a NetworkPolicy can keep
+    // players away from it while admitting Prometheus.
+    if state.config.metrics_port.is_none() {
+        router = router.route("/metrics", get(ops::metrics));
+    }
+    router
         .fallback(assets::file)
         .layer(DefaultBodyLimit::max(api::MAX_BODY))
         // Nothing a client asks for takes long; a stuck request must not hold a connection forever.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Connections the metrics-only listener accepts at once (scrapers, not players).
+const METRICS_CONNECTIONS: usize = 16;
+
+/// The router of the metrics-only listener: `/metrics` and nothing else.
+fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .with_state(state)
 }
 
@@ -319,6 +335,21 @@ pub async fn serve(
         metrics: state.metrics.clone(),
     };
     let mut server = tokio::spawn(http.run(listener, stopped));
+    // The metrics-only listener, when TETRIS_METRICS_PORT asks for one; it stops with the process.
+    let metrics_server = match state.config.metrics_port {
+        Some(port) => {
+            let listener = TcpListener::bind((state.config.address, port)).await?;
+            let http = HttpServer {
+                router: metrics_app(state.clone()),
+                max_connections: METRICS_CONNECTIONS,
+                header_read_timeout: options.header_read_timeout,
+                metrics: state.metrics.clone(),
+            };
+            let (stop, stopped) = oneshot::channel::<()>();
+            Some((tokio::spawn(http.run(listener, stopped)), stop))
+        }
+        None => None,
+    };
 
     let hub = state.hub.clone();
     let mut boards = state.scores.subscribe();
@@ -348,6 +379,10 @@ pub async fn serve(
         }
     };
     pusher.abort();
+    if let Some((task, stop)) = metrics_server {
+        let _ = stop.send(());
+        task.abort();
+    }
     state.scores.stop().await;
     tracing::info!("stopped");
     served.map_err(|join| RunError::Serve(std::io::Error::other(join)))

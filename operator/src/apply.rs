@@ -1,12 +1,12 @@
 //! The apply step of the pipeline (needs a client): server-side apply of each child that the watch
-//! cache shows is not yet as desired, under one field manager with `force`, and removal of an
-//! Ingress that `spec.ingress` no longer asks for.
+//! cache shows is not yet as desired, under one field manager with `force`, and removal of the
+//! optional children (Ingress, HTTPRoute, PodMonitor, NetworkPolicy) the spec no longer asks for.
+//! A child whose kind the cluster does not serve (its CRD is missing) is reported, not retried.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
@@ -14,10 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{info, warn};
 
-use crate::caches::ChildCaches;
+use crate::caches::{ApiState, ChildCaches, OptionalCache};
 use crate::children::Children;
 use crate::meta::{FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
+use crate::route::HttpRoute;
 use crate::{Error, Result};
 
 /// What the apply step needs: a client, the watch caches and the write counter.
@@ -34,8 +35,12 @@ pub struct Applier<'a> {
 pub struct Outcome {
     /// The Deployment as the server (or, when unchanged, the cache) has it.
     pub deployment: Arc<Deployment>,
+    /// The HTTPRoute as last seen, when the spec asks for one and the cluster serves the kind.
+    pub route: Option<Arc<HttpRoute>>,
     /// Kinds of the children that did not exist before.
-    pub created: Vec<&'static str>,
+    pub created: Vec<String>,
+    /// Children the spec asks for that the cluster cannot take yet, each said in terms of the spec.
+    pub unavailable: Vec<String>,
 }
 
 /// What one child apply did.
@@ -49,9 +54,9 @@ enum Applied<K> {
 /// Applies every child that differs from the watch cache.
 pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Result<Outcome> {
     let mut created = Vec::new();
-    let mut note = |kind: &'static str, was_created: bool| {
+    let mut note = |kind: &str, was_created: bool| {
         if was_created {
-            created.push(kind);
+            created.push(kind.to_owned());
         }
     };
     // The claim and the ConfigMap first: the pods mount the one and read the other at start.
@@ -68,13 +73,91 @@ pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Re
             let ing = ensure(ctx, &ctx.caches.ingresses, parent, ing).await?;
             note("Ingress", was_created(&ing));
         }
-        None => remove_ingress(ctx, parent).await?,
+        None => remove(ctx, &ctx.caches.ingresses, parent, "spec.ingress").await?,
     }
-    let deployment = match dep {
-        Applied::Unchanged(d) => d,
-        Applied::Written { obj, .. } => Arc::new(obj),
+    match &desired.network_policy {
+        Some(np) => {
+            let np = ensure(ctx, &ctx.caches.network_policies, parent, np).await?;
+            note("NetworkPolicy", was_created(&np));
+        }
+        None => remove(ctx, &ctx.caches.network_policies, parent, "spec.networkPolicy.enabled").await?,
+    }
+    let mut unavailable = Vec::new();
+    let route = optional(ctx, &ctx.caches.routes, parent, desired.route.as_ref(), "spec.route").await?;
+    let route = match route {
+        Optional::Applied(a) => {
+            note("HTTPRoute", was_created(&a));
+            Some(into_arc(a))
+        }
+        Optional::Unavailable(why) => {
+            unavailable.push(why);
+            None
+        }
+        Optional::Absent => None,
     };
-    Ok(Outcome { deployment, created })
+    let pm = optional(
+        ctx,
+        &ctx.caches.pod_monitors,
+        parent,
+        desired.pod_monitor.as_ref(),
+        "spec.monitoring.enabled",
+    )
+    .await?;
+    match pm {
+        Optional::Applied(a) => note("PodMonitor", was_created(&a)),
+        Optional::Unavailable(why) => unavailable.push(why),
+        Optional::Absent => {}
+    }
+    Ok(Outcome { deployment: into_arc(dep), route, created, unavailable })
+}
+
+fn into_arc<K>(a: Applied<K>) -> Arc<K> {
+    match a {
+        Applied::Unchanged(k) => k,
+        Applied::Written { obj, .. } => Arc::new(obj),
+    }
+}
+
+/// What became of a child whose kind the cluster may not serve.
+enum Optional<K> {
+    /// Served and applied (or already in place).
+    Applied(Applied<K>),
+    /// Asked for, but the kind is not served; the message says so in terms of `field`.
+    Unavailable(String),
+    /// Not asked for (and removed if it was there).
+    Absent,
+}
+
+async fn optional<K>(
+    ctx: &Applier<'_>,
+    cache: &OptionalCache<K>,
+    parent: &Parent,
+    desired: Option<&K>,
+    field: &str,
+) -> Result<Optional<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug,
+{
+    match (cache.state(), desired) {
+        (ApiState::Served, Some(d)) => Ok(Optional::Applied(ensure(ctx, &cache.store, parent, d).await?)),
+        (ApiState::Served, None) => {
+            remove(ctx, &cache.store, parent, field).await?;
+            Ok(Optional::Absent)
+        }
+        (ApiState::Unavailable(why), Some(_)) => Ok(Optional::Unavailable(format!(
+            "{field} asks for a {}, but {why}; the operator creates it by itself once that is fixed",
+            K::kind(&())
+        ))),
+        (ApiState::Unknown, Some(_)) => Ok(Optional::Unavailable(format!(
+            "{field} asks for a {}, and the operator does not know yet whether the API server serves that kind",
+            K::kind(&())
+        ))),
+        (_, None) => Ok(Optional::Absent),
+    }
 }
 
 fn was_created<K>(a: &Applied<K>) -> bool {
@@ -138,24 +221,32 @@ where
     api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(desired)).await
 }
 
-/// Deletes the Ingress this app owns, if the watch cache has one (so an app without an Ingress costs no request).
-async fn remove_ingress(ctx: &Applier<'_>, parent: &Parent) -> Result<()> {
-    let Some(live) = ctx.caches.ingresses.get(&child_ref(parent, &parent.name)) else { return Ok(()) };
+/// Deletes the child of this kind the app owns, if the watch cache has one (so an app without it
+/// costs no request). `field` is the spec field whose absence asks for the removal, for the log.
+async fn remove<K>(ctx: &Applier<'_>, store: &Store<K>, parent: &Parent, field: &str) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let Some(live) = store.get(&child_ref(parent, &parent.name)) else { return Ok(()) };
     let ours =
         live.owner_references().iter().any(|o| o.uid == parent.owner.uid && o.controller == Some(true));
     if !ours {
         return Ok(());
     }
-    ctx.metrics.wrote("Ingress");
-    let api: Api<Ingress> = Api::namespaced(ctx.client.clone(), &parent.namespace);
+    let kind = K::kind(&()).to_string();
+    ctx.metrics.wrote(&kind);
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &parent.namespace);
     match api.delete(&parent.name, &DeleteParams::default()).await {
         Ok(_) => {
-            info!(namespace = %parent.namespace, name = %parent.name, "deleted Ingress (spec.ingress unset)");
+            info!(namespace = %parent.namespace, name = %parent.name, %kind, %field, "deleted child its field no longer asks for");
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(source) => Err(Error::Delete {
-            kind: "Ingress",
+            kind,
             name: parent.name.clone(),
             namespace: parent.namespace.clone(),
             source: Box::new(source),

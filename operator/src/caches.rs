@@ -1,13 +1,19 @@
-//! Watch caches of the children (ConfigMaps, Deployments, Services, Ingresses, claims that carry
-//! the operator's managed-by label). The reconciler compares desired children with these instead
-//! of asking the API server, and the same watch streams trigger reconciles of the owning app.
+//! Watch caches of the children (ConfigMaps, Deployments, Services, Ingresses, NetworkPolicies,
+//! HTTPRoutes, PodMonitors, claims that carry the operator's managed-by label). The reconciler
+//! compares desired children with these instead of asking the API server, and the same watch
+//! streams trigger reconciles of the owning app.
+//!
+//! HTTPRoutes and PodMonitors are kinds of other projects' CRDs, which a cluster may not have. Their
+//! watches therefore never hold up the others: each reports through an [`ApiState`] whether its
+//! kind is served, and keeps retrying (with backoff) while it is not, so installing the CRDs later
+//! is noticed without a restart.
 
 use std::fmt::Debug;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -15,6 +21,35 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crate::meta::{MANAGED_BY, MANAGED_BY_LABEL};
+use crate::podmonitor::PodMonitor;
+use crate::route::HttpRoute;
+
+/// Whether the API server serves a kind that comes from another project's CRD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiState {
+    /// The first list has not answered yet.
+    Unknown,
+    /// Listed and watched.
+    Served,
+    /// The list failed for a reason retrying alone will not fix soon (the CRD is missing: 404; or
+    /// the operator may not list it: 403); the text says which.
+    Unavailable(String),
+}
+
+/// A cache of a kind that may not be served, with its [`ApiState`].
+#[derive(Clone)]
+pub struct OptionalCache<K: Resource<DynamicType = ()> + 'static> {
+    /// The objects, once served.
+    pub store: Store<K>,
+    state: tokio::sync::watch::Receiver<ApiState>,
+}
+
+impl<K: Resource<DynamicType = ()> + 'static> OptionalCache<K> {
+    /// Whether the kind is served right now.
+    pub fn state(&self) -> ApiState {
+        self.state.borrow().clone()
+    }
+}
 
 /// A boxed watch stream of one child kind.
 pub type ChildStream<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
@@ -30,8 +65,14 @@ pub struct ChildCaches {
     pub services: Store<Service>,
     /// Ingresses.
     pub ingresses: Store<Ingress>,
+    /// NetworkPolicies.
+    pub network_policies: Store<NetworkPolicy>,
     /// PersistentVolumeClaims.
     pub pvcs: Store<PersistentVolumeClaim>,
+    /// HTTPRoutes (Gateway API CRDs).
+    pub routes: OptionalCache<HttpRoute>,
+    /// PodMonitors (Prometheus Operator CRDs).
+    pub pod_monitors: OptionalCache<PodMonitor>,
     /// True once every cache holds its initial list.
     ready: tokio::sync::watch::Receiver<bool>,
 }
@@ -46,8 +87,14 @@ pub struct ChildStreams {
     pub services: ChildStream<Service>,
     /// Ingresses.
     pub ingresses: ChildStream<Ingress>,
+    /// NetworkPolicies.
+    pub network_policies: ChildStream<NetworkPolicy>,
     /// PersistentVolumeClaims.
     pub pvcs: ChildStream<PersistentVolumeClaim>,
+    /// HTTPRoutes.
+    pub routes: ChildStream<HttpRoute>,
+    /// PodMonitors.
+    pub pod_monitors: ChildStream<PodMonitor>,
 }
 
 impl ChildCaches {
@@ -57,14 +104,27 @@ impl ChildCaches {
         let (deployments, dep) = child_watch(client, namespace);
         let (services, svc) = child_watch(client, namespace);
         let (ingresses, ing) = child_watch(client, namespace);
+        let (network_policies, np) = child_watch(client, namespace);
         let (pvcs, pvc) = child_watch(client, namespace);
+        let (routes, route) = optional_watch(client, namespace);
+        let (pod_monitors, pm) = optional_watch(client, namespace);
         // One task waits for the stores: concurrent waiters on a kube Store's readiness are not all
         // woken (a second reconcile waiting at start-up hung forever), so reconciles wait on a watch
-        // channel this task sets instead.
+        // channel this task sets instead. The optional kinds count as loaded once their first list
+        // has answered either way.
         let (tx, ready) = tokio::sync::watch::channel(false);
-        let stores =
-            (configmaps.clone(), deployments.clone(), services.clone(), ingresses.clone(), pvcs.clone());
+        let stores = (
+            configmaps.clone(),
+            deployments.clone(),
+            services.clone(),
+            ingresses.clone(),
+            network_policies.clone(),
+            pvcs.clone(),
+        );
+        let states = (routes.state.clone(), pod_monitors.state.clone());
         tokio::spawn(async move {
+            let known = |s: &ApiState| *s != ApiState::Unknown;
+            let (mut route_state, mut pm_state) = states;
             // An error only means the writer was dropped, i.e. the controller is shutting down.
             let _ = futures::join!(
                 stores.0.wait_until_ready(),
@@ -72,12 +132,34 @@ impl ChildCaches {
                 stores.2.wait_until_ready(),
                 stores.3.wait_until_ready(),
                 stores.4.wait_until_ready(),
+                stores.5.wait_until_ready(),
+                async { route_state.wait_for(known).await.map(|_| ()) },
+                async { pm_state.wait_for(known).await.map(|_| ()) },
             );
             let _ = tx.send(true);
         });
         (
-            ChildCaches { configmaps, deployments, services, ingresses, pvcs, ready },
-            ChildStreams { configmaps: cm, deployments: dep, services: svc, ingresses: ing, pvcs: pvc },
+            ChildCaches {
+                configmaps,
+                deployments,
+                services,
+                ingresses,
+                network_policies,
+                pvcs,
+                routes,
+                pod_monitors,
+                ready,
+            },
+            ChildStreams {
+                configmaps: cm,
+                deployments: dep,
+                services: svc,
+                ingresses: ing,
+                network_policies: np,
+                pvcs: pvc,
+                routes: route,
+                pod_monitors: pm,
+            },
         )
     }
 
@@ -111,6 +193,50 @@ where
         .touched_objects()
         .boxed();
     (reader, stream)
+}
+
+/// A reflector like [`child_watch`] over a kind that may not be served, reporting whether it is.
+fn optional_watch<K>(client: &Client, namespace: Option<&str>) -> (OptionalCache<K>, ChildStream<K>)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let api: Api<K> = namespaced_or_all(client, namespace);
+    let (reader, writer) = reflector::store();
+    let (tx, state) = tokio::sync::watch::channel(ApiState::Unknown);
+    let kind = format!("{}/{} {}", K::group(&()), K::version(&()), K::kind(&()));
+    let config = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
+    let stream = watcher(api, config)
+        .inspect(move |event| match event {
+            Ok(watcher::Event::InitDone) => {
+                tx.send_if_modified(|s| std::mem::replace(s, ApiState::Served) != ApiState::Served);
+            }
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(status))) => {
+                let why = match status.code {
+                    404 => format!("{kind} is not served by the API server: its CRD is not installed"),
+                    403 => format!("the operator may not list {kind}: {}", status.message),
+                    _ => return,
+                };
+                let next = ApiState::Unavailable(why);
+                tx.send_if_modified(|s| {
+                    let changed = *s != next;
+                    *s = next;
+                    changed
+                });
+            }
+            _ => {}
+        })
+        .default_backoff()
+        .modify(|obj| obj.managed_fields_mut().clear())
+        .reflect(writer)
+        .touched_objects()
+        .boxed();
+    (OptionalCache { store: reader, state }, stream)
 }
 
 /// An Api for one namespace, or for all of them.

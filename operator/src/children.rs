@@ -3,12 +3,14 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use tetris_config::{ConfigError, vars};
 
 use crate::crd::TetrisApp;
 use crate::meta::{Parent, hash_of, stamp_applied_hash};
-use crate::{Result, configmap, deployment, ingress, pvc, service};
+use crate::podmonitor::PodMonitor;
+use crate::route::HttpRoute;
+use crate::{Result, configmap, deployment, ingress, networkpolicy, podmonitor, pvc, route, service};
 
 /// Every child of one TetrisApp, as the operator wants it.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,12 @@ pub struct Children {
     pub service: Service,
     /// The Ingress, when `spec.ingress` is set.
     pub ingress: Option<Ingress>,
+    /// The HTTPRoute, when `spec.route` is set.
+    pub route: Option<HttpRoute>,
+    /// The PodMonitor, when `spec.monitoring.enabled`.
+    pub pod_monitor: Option<PodMonitor>,
+    /// The NetworkPolicy, when `spec.networkPolicy.enabled`.
+    pub network_policy: Option<NetworkPolicy>,
     /// Where players reach the game.
     pub url: String,
 }
@@ -34,21 +42,37 @@ pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Chi
         Ok(config) => config,
         Err(e) => return Ok(Err(describe(&e))),
     };
+    if let Err(message) = deployment::check_placement(parent, &app.spec) {
+        return Ok(Err(message));
+    }
     let mut configmap = configmap::build(parent, &config);
     let config_hash = hash_of(&configmap.data)?;
     let mut deployment = deployment::build(parent, &app.spec, &config_hash);
     let mut service = service::build(parent, &app.spec);
     let mut pvc = pvc::build(parent, &app.spec);
     let mut ingress = ingress::build(parent, &app.spec);
+    let mut route = route::build(parent, &app.spec);
+    let mut pod_monitor = podmonitor::build(parent, &app.spec);
+    let mut network_policy = networkpolicy::build(parent, &app.spec);
     stamp_applied_hash(&mut configmap)?;
     stamp_applied_hash(&mut deployment)?;
     stamp_applied_hash(&mut service)?;
     stamp_applied_hash(&mut pvc)?;
-    if let Some(ing) = ingress.as_mut() {
-        stamp_applied_hash(ing)?;
+    stamp_all(&mut ingress)?;
+    stamp_all(&mut route)?;
+    stamp_all(&mut pod_monitor)?;
+    stamp_all(&mut network_policy)?;
+    let url = route::public_url(&app.spec)
+        .or_else(|| ingress::public_url(&app.spec))
+        .unwrap_or_else(|| service::cluster_url(parent, &app.spec));
+    Ok(Ok(Children { configmap, pvc, deployment, service, ingress, route, pod_monitor, network_policy, url }))
+}
+
+fn stamp_all<K: kube::Resource + serde::Serialize>(child: &mut Option<K>) -> Result<()> {
+    match child.as_mut() {
+        Some(c) => stamp_applied_hash(c),
+        None => Ok(()),
     }
-    let url = ingress::public_url(&app.spec).unwrap_or_else(|| service::cluster_url(parent, &app.spec));
-    Ok(Ok(Children { configmap, pvc, deployment, service, ingress, url }))
 }
 
 /// A config error in terms of the spec field a user wrote, not the environment variable.
@@ -66,6 +90,7 @@ fn describe(e: &ConfigError) -> String {
         vars::DRAIN_SECONDS => "spec.upgrade.drainSeconds",
         vars::ALLOWED_ORIGINS => "spec.game.allowedOrigins",
         vars::LOG_LEVEL => "spec.server.logLevel",
+        vars::METRICS_PORT => "spec.server.metricsPort",
         other => other,
     };
     format!("{field}: {} (game server variable {})", e.reason, e.var)

@@ -42,6 +42,7 @@ pub fn game_config(spec: &TetrisAppSpec) -> Result<GameConfig, ConfigError> {
             crd::LogLevel::Debug => LogLevel::Debug,
             crd::LogLevel::Trace => LogLevel::Trace,
         },
+        metrics_port: u16::try_from(spec.server.metrics_port).ok(),
     };
     config.validate()?;
     Ok(config)

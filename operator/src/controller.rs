@@ -30,6 +30,7 @@ use crate::crd::{DeletionPolicy, TetrisApp, TetrisAppStatus};
 use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
 use crate::notices;
+use crate::route;
 use crate::status::{self, Problem};
 use crate::{Error, Result};
 
@@ -94,12 +95,25 @@ pub async fn run(
         })
         .applied_objects();
 
-    let ChildStreams { configmaps, deployments, services, ingresses, pvcs } = streams;
+    let ChildStreams {
+        configmaps,
+        deployments,
+        services,
+        ingresses,
+        network_policies,
+        pvcs,
+        routes,
+        pod_monitors,
+    } = streams;
     Controller::for_stream(app_stream, reader)
         .owns_stream(configmaps)
         .owns_stream(deployments)
         .owns_stream(services)
         .owns_stream(ingresses)
+        .owns_stream(network_policies)
+        // A Gateway writing the route's status reconciles the app, which mirrors it.
+        .owns_stream(routes)
+        .owns_stream(pod_monitors)
         // Retained claims have no owner reference, so they map back to their app by label.
         .watches_stream(pvcs, |pvc: PersistentVolumeClaim| {
             let ns = pvc.namespace()?;
@@ -160,6 +174,11 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     ctx.caches.ready().await;
     debug!(namespace = %parent.namespace, name = %parent.name, "child caches ready");
 
+    let key = ObjectRef::<Guarded>::new(&parent.name).within(&parent.namespace);
+    let failures_so_far = ctx.failures.lock().map(|f| f.get(&key).copied().unwrap_or(0)).unwrap_or(0);
+    // An apply error the operator keeps retrying (with backoff) after it has said so in the status.
+    let mut retry = None;
+    let mut route_conditions = Vec::new();
     let (live_deployment, problem, url) = match children::build(app, &parent)? {
         Err(invalid) => (
             ctx.caches.deployments.get(&child_ref(&parent, &parent.name)),
@@ -171,16 +190,41 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
                 if !outcome.created.is_empty() {
                     created_event(ctx, &parent, &desired, &outcome.created).await;
                 }
-                (Some(outcome.deployment), None, Some(desired.url.clone()))
-            }
-            Err(e @ Error::Apply { .. }) if e.api_status().is_some_and(|s| rejected(s.code)) => {
-                let (kind, reason) = match &e {
-                    Error::Apply { kind, .. } => {
-                        (kind.as_str(), e.api_status().map(|s| s.message.as_str()).unwrap_or_default())
+                let mut problem = outcome.unavailable.first().map(|m| Problem::Unavailable(m.clone()));
+                if app.spec.route.is_some() && outcome.route.is_some() {
+                    let live = outcome.route.as_deref();
+                    for (type_, gateway_type, reason) in [
+                        (status::ROUTE_ACCEPTED, "Accepted", "RouteNotAccepted"),
+                        (status::ROUTE_RESOLVED_REFS, "ResolvedRefs", "RouteRefsNotResolved"),
+                    ] {
+                        if let Some(c) = route::condition(&app.spec, &parent.namespace, live, gateway_type) {
+                            if c.status == "False" && problem.is_none() {
+                                problem = Some(Problem::Route { reason, message: c.message.clone() });
+                            }
+                            route_conditions.push((type_, c));
+                        }
                     }
-                    _ => ("child", ""),
+                }
+                (Some(outcome.deployment), problem, Some(desired.url.clone()))
+            }
+            Err(e @ Error::Apply { .. }) => {
+                let Some(api) = e.api_status() else { return Err(e) };
+                // A refusal (400, 422) will not change until the spec does. Any other answer may be
+                // passing, so it is retried; but once it has failed three times running, the status
+                // says so instead of the operator retrying in silence (a 500 from a value the
+                // schema let through, a webhook or policy that denies, a quota).
+                let refused = rejected(api.code);
+                if !refused && failures_so_far < 2 {
+                    return Err(e);
+                }
+                let kind = match &e {
+                    Error::Apply { kind, .. } => kind.clone(),
+                    _ => "child".to_owned(),
                 };
-                let msg = format!("the API server rejected the {kind}: {reason}");
+                let msg = format!("the API server rejected the {kind} (HTTP {}): {}", api.code, api.message);
+                if !refused {
+                    retry = Some(e);
+                }
                 (
                     ctx.caches.deployments.get(&child_ref(&parent, &parent.name)),
                     Some(Problem::ApplyFailed(msg)),
@@ -192,7 +236,15 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     };
 
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let new = status::compute(app, &parent, live_deployment.as_deref(), problem.as_ref(), url, &now);
+    let new = status::compute(
+        app,
+        &parent,
+        live_deployment.as_deref(),
+        problem.as_ref(),
+        &route_conditions,
+        url,
+        &now,
+    );
     let old = app.status.clone().unwrap_or_default();
     ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), Some(state_label(&new)));
     if new != old {
@@ -203,15 +255,25 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
             publish(ctx, app, notice.warning, notice.reason, notice.note).await;
         }
     }
+    if let Some(e) = retry {
+        return Err(e);
+    }
     if let Ok(mut failures) = ctx.failures.lock() {
-        failures.remove(&ObjectRef::<Guarded>::new(&parent.name).within(&parent.namespace));
+        failures.remove(&key);
     }
     Ok(match problem {
+        // A missing CRD is looked for again soon: installing it heals the app without a change to it.
+        Some(Problem::Unavailable(_)) => Action::requeue(UNAVAILABLE_RECHECK),
+        // A Gateway's verdict changes with the route's status, which is watched.
+        Some(Problem::Route { .. }) => Action::requeue(ctx.resync),
         // Nothing will change until the spec (or the conflicting object) does.
         Some(_) => Action::await_change(),
         None => Action::requeue(ctx.resync),
     })
 }
+
+/// How soon an app that asks for a kind the cluster does not serve is looked at again.
+const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(10);
 
 fn state_label(s: &TetrisAppStatus) -> &'static str {
     let is_true = |t| status::find(s, t).is_some_and(|c| c.status == "True");
@@ -231,7 +293,7 @@ impl Context {
 }
 
 /// One Event listing the children that had to be created (first reconcile, or deleted by someone).
-async fn created_event(ctx: &Context, parent: &Parent, desired: &Children, created: &[&str]) {
+async fn created_event(ctx: &Context, parent: &Parent, desired: &Children, created: &[String]) {
     let mut note = format!("created {}", created.join(", "));
     if desired.pvc.metadata.owner_references.is_none() {
         note.push_str(&format!(

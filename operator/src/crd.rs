@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
@@ -60,13 +60,24 @@ pub struct TetrisAppSpec {
     #[schemars(regex(pattern = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"), length(max = 64))]
     pub version: String,
 
-    /// Image repository of the game server, without a tag or digest; the tag is `version`.
+    /// Image repository of the game server. Without a digest the tag is `version`. With a digest (`repo@sha256:<64 hex>` or `repo:tag@sha256:<64 hex>`) the digest decides what runs: `repo@sha256:...` becomes `repo:<version>@sha256:...`, and a tag written with the digest is kept as it is.
     #[serde(default = "default_image")]
     #[schemars(
-        regex(pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"),
-        length(max = 200)
+        regex(
+            pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*((:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64})?$"
+        ),
+        length(max = 400)
     )]
     pub image: String,
+
+    /// When the kubelet pulls the image: IfNotPresent (default), Always or Never.
+    #[serde(default)]
+    pub image_pull_policy: PullPolicy,
+
+    /// Secrets (in the TetrisApp's namespace) with credentials for a private registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub image_pull_secrets: Vec<SecretRef>,
 
     /// Number of game-server pods. 0 stops the game but keeps the scoreboard volume.
     #[serde(default = "default_replicas")]
@@ -81,8 +92,9 @@ pub struct TetrisAppSpec {
     #[serde(default)]
     pub server: ServerSpec,
 
-    /// CPU and memory requests and limits of the game-server container.
+    /// CPU and memory requests and limits of the game-server container. Every value must be a Kubernetes quantity (e.g. `250m`, `128Mi`), and a request may not exceed its limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::resources")]
     pub resources: Option<ResourceRequirements>,
 
     /// Pod placement and metadata.
@@ -96,6 +108,18 @@ pub struct TetrisAppSpec {
     /// HTTP(S) exposure through an Ingress. Absent means no Ingress (an existing one is removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
+
+    /// HTTP(S) exposure through a Gateway API HTTPRoute attached to the team's Gateway. Absent means no HTTPRoute (an existing one is removed). Needs the Gateway API CRDs in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteSpec>,
+
+    /// Prometheus Operator scraping of the game's `/metrics` through a PodMonitor.
+    #[serde(default)]
+    pub monitoring: MonitoringSpec,
+
+    /// A NetworkPolicy admitting only players on the game port and the monitoring namespace on the metrics port.
+    #[serde(default)]
+    pub network_policy: NetworkPolicySpec,
 
     /// The scoreboard volume (SQLite database at /data/scores.db).
     #[serde(default)]
@@ -168,13 +192,18 @@ pub enum Ruleset {
 }
 
 /// Game-server process settings.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = Rule::new("self.metricsPort != self.port").message("server.metricsPort must differ from server.port").field_path(".metricsPort").reason(::kube::core::Reason::FieldValueInvalid))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerSpec {
     /// Container port the game server listens on (1-65535).
     #[serde(default = "default_server_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: i32,
+    /// Container port serving only `/metrics` (1-65535, default 9090), kept apart from the game port so a NetworkPolicy can admit scrapers there and players on the game port.
+    #[serde(default = "default_metrics_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: i32,
     /// Log level of the game server.
     #[serde(default)]
     pub log_level: LogLevel,
@@ -193,25 +222,69 @@ pub enum LogLevel {
 }
 
 /// Pod placement and metadata of the game-server pods.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
-    /// Extra annotations on the game-server pods.
+    /// Extra annotations on the game-server pods (keys are qualified names such as `example.com/team`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 64))]
+    #[schemars(schema_with = "crate::schema::annotations")]
     pub annotations: BTreeMap<String, String>,
-    /// Node labels a node must have to run the game-server pods.
+    /// Node labels a node must have to run the game-server pods (keys are qualified names, values label values).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 32))]
+    #[schemars(schema_with = "crate::schema::labels")]
     pub node_selector: BTreeMap<String, String>,
     /// Taints the game-server pods tolerate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 32))]
+    #[schemars(schema_with = "crate::schema::tolerations")]
     pub tolerations: Vec<Toleration>,
     /// PriorityClass of the game-server pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
     pub priority_class_name: Option<String>,
+    /// Node and pod affinity of the game-server pods. Merged with the operator's own rule for ReadWriteOnce storage (all pods of the app on one node): required pod affinity terms are added to it, and a required anti-affinity or a DoNotSchedule spread on the hostname that matches the app's own pods is refused (Degraded), because it contradicts that rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::schema::affinity")]
+    pub affinity: Option<Affinity>,
+    /// How the game-server pods spread across zones or nodes (see the affinity note for ReadWriteOnce storage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "crate::schema::spread")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+    /// ServiceAccount the game-server pods run as (in the TetrisApp's namespace); absent uses `default`. Its token is not mounted: the game never calls the Kubernetes API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(max = 253))]
+    pub service_account_name: Option<String>,
+    /// Group that owns the scoreboard volume (1-2147483647, default 65532, the game server's own group), so the non-root server can write it.
+    #[serde(default = "default_fs_group")]
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub fs_group: i64,
+    /// When the kubelet changes the volume's ownership to `fsGroup`: OnRootMismatch (default: only when the volume root differs, fast for big volumes) or Always.
+    #[serde(default)]
+    pub fs_group_change_policy: FsGroupChangePolicy,
+}
+
+/// When the kubelet changes a volume's ownership to the pod's fsGroup.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FsGroupChangePolicy {
+    #[default]
+    OnRootMismatch,
+    Always,
+}
+
+/// When the kubelet pulls the game-server image.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    #[default]
+    IfNotPresent,
+    Always,
+    Never,
+}
+
+/// A Secret in the TetrisApp's namespace, by name.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SecretRef {
+    /// Name of the Secret.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// The Service in front of the game-server pods.
@@ -232,7 +305,7 @@ pub struct ServiceSpec {
     pub node_port: Option<i32>,
     /// Extra annotations on the Service (e.g. for a cloud load balancer).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 64))]
+    #[schemars(schema_with = "crate::schema::annotations")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -270,7 +343,7 @@ pub struct IngressSpec {
     pub tls: Option<IngressTls>,
     /// Extra annotations on the Ingress (e.g. for cert-manager or the ingress controller).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 64))]
+    #[schemars(schema_with = "crate::schema::annotations")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -281,6 +354,107 @@ pub struct IngressTls {
     /// Secret (in the TetrisApp's namespace) holding the certificate and key for `ingress.host`.
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
     pub secret_name: String,
+}
+
+/// Exposure of the game through a Gateway API HTTPRoute (`gateway.networking.k8s.io/v1`).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSpec {
+    /// Gateways (or their listeners) the route attaches to.
+    #[schemars(length(min = 1, max = 8))]
+    pub parent_refs: Vec<RouteParentRef>,
+    /// Host names the route answers (e.g. `tetris.example.com` or `*.games.example.com`); empty takes the listeners' host names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 16),
+        inner(
+            regex(pattern = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"),
+            length(min = 1, max = 253)
+        )
+    )]
+    pub hostnames: Vec<String>,
+    /// URL path prefix of the game (starts with `/`).
+    #[serde(default = "default_ingress_path")]
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9/._~-]*$"), length(max = 1024))]
+    #[x_kube(validation = Rule::new("!self.contains('//') && !self.contains('/./') && !self.contains('/../') && !self.endsWith('/.') && !self.endsWith('/..')").message("route.path must not contain '//', '/./' or '/../' or end in '/.' or '/..'").reason(::kube::core::Reason::FieldValueInvalid))]
+    pub path: String,
+    /// Longest a request through the Gateway may take, as a Gateway API duration (e.g. `30s`, `1h`). The default `0s` turns the timeout off, because a player's WebSocket stays open for the whole session.
+    #[serde(default = "default_route_timeout")]
+    #[schemars(regex(pattern = r"^([0-9]{1,5}(h|m|s|ms)){1,4}$"), length(max = 32))]
+    pub request_timeout: String,
+    /// Scheme players use to reach the Gateway listener, for `status.url`: https (default) or http.
+    #[serde(default)]
+    pub scheme: RouteScheme,
+    /// Extra annotations on the HTTPRoute.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "crate::schema::annotations")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A Gateway the HTTPRoute attaches to.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteParentRef {
+    /// Name of the Gateway.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    pub name: String,
+    /// Namespace of the Gateway; absent means the TetrisApp's namespace. The Gateway's listener must allow routes from this namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+    /// Name of the listener of the Gateway to attach to; absent attaches to every listener that allows the route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    pub section_name: Option<String>,
+}
+
+/// URL scheme of a Gateway listener.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteScheme {
+    #[default]
+    Https,
+    Http,
+}
+
+/// Prometheus Operator scraping of the game's metrics.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MonitoringSpec {
+    /// Whether a PodMonitor (`monitoring.coreos.com/v1`) scrapes the game-server pods; needs the Prometheus Operator CRDs.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Scrape interval, as a Prometheus duration (e.g. `30s`, `1m`).
+    #[serde(default = "default_scrape_interval")]
+    #[schemars(
+        regex(pattern = r"^(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"),
+        length(min = 2, max = 16)
+    )]
+    pub interval: String,
+    /// Labels on the PodMonitor, so a Prometheus' `podMonitorSelector` picks it up (e.g. `release: prometheus`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "crate::schema::labels")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A NetworkPolicy in front of the game-server pods.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// Whether the NetworkPolicy exists. While it does, the pods admit nothing but the two rules below (the cluster's network plugin must enforce NetworkPolicies).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Namespaces (by name) players' traffic may come from on the game port, typically the Gateway's or ingress controller's; empty admits players from everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 16),
+        inner(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))
+    )]
+    pub player_namespaces: Vec<String>,
+    /// Namespace (by name) whose pods may scrape the metrics port, typically Prometheus'; absent admits no one there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"), length(min = 1, max = 63))]
+    pub metrics_namespace: Option<String>,
 }
 
 /// The scoreboard volume.
@@ -421,11 +595,23 @@ fn default_reconnect_grace() -> i32 {
 fn default_server_port() -> i32 {
     8080
 }
+fn default_metrics_port() -> i32 {
+    9090
+}
 fn default_service_port() -> i32 {
     80
 }
 fn default_ingress_path() -> String {
     "/".to_owned()
+}
+fn default_route_timeout() -> String {
+    "0s".to_owned()
+}
+fn default_scrape_interval() -> String {
+    "30s".to_owned()
+}
+fn default_fs_group() -> i64 {
+    crate::deployment::RUN_AS_ID
 }
 fn default_storage_size() -> String {
     "1Gi".to_owned()
@@ -458,9 +644,35 @@ impl Default for GameSpec {
     }
 }
 
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        MonitoringSpec { enabled: false, interval: default_scrape_interval(), labels: BTreeMap::new() }
+    }
+}
+
+impl Default for PodSpec {
+    fn default() -> Self {
+        PodSpec {
+            annotations: BTreeMap::new(),
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            priority_class_name: None,
+            affinity: None,
+            topology_spread_constraints: Vec::new(),
+            service_account_name: None,
+            fs_group: default_fs_group(),
+            fs_group_change_policy: FsGroupChangePolicy::default(),
+        }
+    }
+}
+
 impl Default for ServerSpec {
     fn default() -> Self {
-        ServerSpec { port: default_server_port(), log_level: LogLevel::default() }
+        ServerSpec {
+            port: default_server_port(),
+            metrics_port: default_metrics_port(),
+            log_level: LogLevel::default(),
+        }
     }
 }
 
@@ -513,6 +725,27 @@ impl AccessMode {
             AccessMode::ReadWriteOnce => "ReadWriteOnce",
             AccessMode::ReadWriteOncePod => "ReadWriteOncePod",
             AccessMode::ReadWriteMany => "ReadWriteMany",
+        }
+    }
+}
+
+impl PullPolicy {
+    /// The value as Kubernetes spells it in a container.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Always => "Always",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+impl FsGroupChangePolicy {
+    /// The value as Kubernetes spells it in a pod security context.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsGroupChangePolicy::OnRootMismatch => "OnRootMismatch",
+            FsGroupChangePolicy::Always => "Always",
         }
     }
 }

@@ -3,7 +3,9 @@
 //! # Layout
 //! - [`crd`]: the API types; the CRD schema (descriptions, defaults, ranges, patterns, CEL rules) is generated from them.
 //! - [`meta`]: names, labels, owner reference and hashes shared by every child.
-//! - [`configmap`], [`deployment`], [`service`], [`ingress`], [`pvc`]: one pure builder per child kind.
+//! - [`configmap`], [`deployment`], [`service`], [`ingress`], [`route`], [`pvc`], [`podmonitor`],
+//!   [`networkpolicy`]: one pure builder per child kind; [`schema`]: the tightened schemas of the
+//!   Kubernetes types a TetrisApp embeds.
 //! - [`children`]: the validate and build steps (pure): a TetrisApp to its full set of children.
 //! - [`drift`]: whether a live child already holds what would be applied (pure), so no-op reconciles write nothing.
 //! - [`status`]: status computed from the live Deployment (pure).
@@ -27,9 +29,13 @@ pub mod ingress;
 pub mod leader;
 pub mod meta;
 pub mod metrics;
+pub mod networkpolicy;
 pub mod notices;
 pub mod operator;
+pub mod podmonitor;
 pub mod pvc;
+pub mod route;
+pub mod schema;
 pub mod server;
 pub mod service;
 pub mod status;
@@ -63,7 +69,7 @@ pub enum Error {
     #[error("failed to delete {kind} {namespace}/{name}")]
     Delete {
         /// Kind of the child.
-        kind: &'static str,
+        kind: String,
         /// Name of the child.
         name: String,
         /// Namespace of the child.

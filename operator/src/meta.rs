@@ -32,6 +32,8 @@ pub const CONFIG_HASH_ANNOTATION: &str = "gameops.dev/config-hash";
 pub const CONTAINER_NAME: &str = "game-server";
 /// Name of the container port (the Service and Ingress refer to it by name).
 pub const PORT_NAME: &str = "http";
+/// Name of the container port serving `/metrics` only (the PodMonitor and NetworkPolicy refer to it).
+pub const METRICS_PORT_NAME: &str = "metrics";
 /// Where the scoreboard volume is mounted.
 pub const DATA_DIR: &str = "/data";
 /// The SQLite database on the scoreboard volume.

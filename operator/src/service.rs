@@ -6,6 +6,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::crd::{ServiceType, TetrisAppSpec};
 use crate::meta::{PORT_NAME, Parent};
 
+/// The Service port's `appProtocol` with an HTTPRoute: HTTP/1.1 with WebSocket upgrades.
+pub const WEBSOCKET_APP_PROTOCOL: &str = "kubernetes.io/ws";
+
 /// The Service named like the TetrisApp, forwarding `spec.service.port` to the pods' named port.
 pub fn build(parent: &Parent, spec: &TetrisAppSpec) -> Service {
     let svc = &spec.service;
@@ -21,11 +24,12 @@ pub fn build(parent: &Parent, spec: &TetrisAppSpec) -> Service {
                 port: svc.port,
                 target_port: Some(IntOrString::String(PORT_NAME.to_owned())),
                 protocol: Some("TCP".to_owned()),
+                // Tells Gateway implementations the port carries WebSockets (the game's `/ws`).
+                app_protocol: spec.route.is_some().then(|| WEBSOCKET_APP_PROTOCOL.to_owned()),
                 node_port: match svc.type_ {
                     ServiceType::ClusterIP => None,
                     _ => svc.node_port,
                 },
-                ..ServicePort::default()
             }]),
             ..ServiceSpec::default()
         }),
@@ -59,6 +63,17 @@ mod tests {
         assert_eq!(port.target_port, Some(IntOrString::String("http".into())));
         assert_eq!(svc.spec.and_then(|s| s.type_).as_deref(), Some("ClusterIP"));
         assert_eq!(url, "http://arcade.games.svc:8000/");
+    }
+
+    #[test]
+    fn the_port_says_websocket_only_behind_a_route() {
+        let app_protocol =
+            |spec: &str| built(spec).0.spec.and_then(|s| s.ports).expect("ports")[0].app_protocol.clone();
+        assert_eq!(app_protocol("version: 1.0.0"), None);
+        assert_eq!(
+            app_protocol("version: 1.0.0\nroute:\n  parentRefs: [{name: gw}]").as_deref(),
+            Some("kubernetes.io/ws")
+        );
     }
 
     #[test]

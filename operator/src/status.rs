@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use crate::crd::{TetrisApp, TetrisAppStatus};
 use crate::deployment;
 use crate::meta::Parent;
+use crate::route::RouteCondition;
 
 /// Condition type: the app runs the desired version on all desired replicas.
 pub const READY: &str = "Ready";
@@ -20,13 +21,29 @@ pub const PROGRESSING: &str = "Progressing";
 /// Condition type: something needs a human (invalid spec, rejected child, stuck rollout).
 pub const DEGRADED: &str = "Degraded";
 
+/// Condition type mirroring the HTTPRoute's `Accepted` condition (only with `spec.route`).
+pub const ROUTE_ACCEPTED: &str = "RouteAccepted";
+/// Condition type mirroring the HTTPRoute's `ResolvedRefs` condition (only with `spec.route`).
+pub const ROUTE_RESOLVED_REFS: &str = "RouteResolvedRefs";
+
 /// Why the spec could not be put into effect, if it could not.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     /// The spec passed the schema but the operator cannot build children from it.
     InvalidSpec(String),
-    /// The API server refused a child built from the spec (e.g. an immutable field of a retained claim).
+    /// The API server refused a child built from the spec (e.g. an immutable field of a retained
+    /// claim), or kept failing to apply it.
     ApplyFailed(String),
+    /// The spec asks for a child of a kind the cluster does not serve (a missing CRD). The other
+    /// children are in place; the game runs, but not everything the spec asks for.
+    Unavailable(String),
+    /// A Gateway refused the HTTPRoute or could not resolve its backend.
+    Route {
+        /// `RouteNotAccepted` or `RouteRefsNotResolved`.
+        reason: &'static str,
+        /// What the Gateways said.
+        message: String,
+    },
 }
 
 impl Problem {
@@ -34,14 +51,25 @@ impl Problem {
         match self {
             Problem::InvalidSpec(_) => "InvalidSpec",
             Problem::ApplyFailed(_) => "ApplyFailed",
+            Problem::Unavailable(_) => "APINotServed",
+            Problem::Route { reason, .. } => reason,
         }
     }
     fn message(&self) -> &str {
         match self {
-            Problem::InvalidSpec(m) | Problem::ApplyFailed(m) => m,
+            Problem::InvalidSpec(m) | Problem::ApplyFailed(m) | Problem::Unavailable(m) => m,
+            Problem::Route { message, .. } => message,
         }
     }
+    /// Whether the problem stops the rollout itself (nothing new was applied), as opposed to one
+    /// optional child missing while the game runs.
+    fn blocks(&self) -> bool {
+        matches!(self, Problem::InvalidSpec(_) | Problem::ApplyFailed(_))
+    }
 }
+
+/// The HTTPRoute conditions to mirror: (TetrisApp condition type, what the Gateways say).
+pub type RouteConditions = Vec<(&'static str, RouteCondition)>;
 
 /// Where a rollout of the Deployment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +137,7 @@ pub fn compute(
     parent: &Parent,
     dep: Option<&Deployment>,
     problem: Option<&Problem>,
+    route: &[(&'static str, RouteCondition)],
     url: Option<String>,
     now: &Time,
 ) -> TetrisAppStatus {
@@ -119,7 +148,8 @@ pub fn compute(
     let state = rollout(app, dep, &c);
     let version = &app.spec.version;
 
-    let (ready, progressing, degraded) = match (problem, state) {
+    let blocking = problem.filter(|p| p.blocks());
+    let (mut ready, progressing, mut degraded) = match (blocking, state) {
         (Some(p), _) => (
             (false, p.reason(), p.message().to_owned()),
             (false, p.reason(), "the spec cannot be put into effect; waiting for a change".to_owned()),
@@ -160,13 +190,35 @@ pub fn compute(
         ),
     };
 
+    // A problem that leaves the rollout alone (a missing CRD, a refused route) still means the
+    // app is not everything its spec asks for: not Ready, and Degraded, unless the rollout is stuck.
+    if let Some(p) = problem.filter(|p| !p.blocks())
+        && state != Rollout::Stuck
+    {
+        ready = (false, p.reason(), p.message().to_owned());
+        degraded = (true, p.reason(), p.message().to_owned());
+    }
+
+    let flag = |b: bool| if b { "True" } else { "False" };
     let cond = |type_: &str, (status, reason, message): (bool, &str, String)| {
-        condition(&old.conditions, type_, status, reason, message, generation, now)
+        condition(&old.conditions, type_, flag(status), reason, message, generation, now)
     };
+    let mut conditions = vec![cond(READY, ready), cond(PROGRESSING, progressing), cond(DEGRADED, degraded)];
+    for (type_, rc) in route {
+        conditions.push(condition(
+            &old.conditions,
+            type_,
+            rc.status,
+            &rc.reason,
+            rc.message.clone(),
+            generation,
+            now,
+        ));
+    }
     TetrisAppStatus {
         observed_generation: generation,
-        conditions: vec![cond(READY, ready), cond(PROGRESSING, progressing), cond(DEGRADED, degraded)],
-        version: if problem.is_none() && state == Rollout::Complete {
+        conditions,
+        version: if blocking.is_none() && state == Rollout::Complete {
             Some(version.clone())
         } else {
             old.version.clone()
@@ -183,13 +235,13 @@ pub fn compute(
 fn condition(
     old: &[Condition],
     type_: &str,
-    status: bool,
+    status: &str,
     reason: &str,
     message: String,
     generation: Option<i64>,
     now: &Time,
 ) -> Condition {
-    let status = if status { "True" } else { "False" }.to_owned();
+    let status = status.to_owned();
     let last_transition_time = old
         .iter()
         .find(|c| c.type_ == type_ && c.status == status)
@@ -253,7 +305,7 @@ mod tests {
         now: &Time,
     ) -> TetrisAppStatus {
         let parent = Parent::of(app).expect("fixture has metadata");
-        compute(app, &parent, dep, problem, Some("http://x/".into()), now)
+        compute(app, &parent, dep, problem, &[], Some("http://x/".into()), now)
     }
 
     fn cond<'a>(s: &'a TetrisAppStatus, t: &str) -> &'a Condition {
@@ -357,5 +409,57 @@ mod tests {
         let s = status_of(&app, Some(&dep_for(&app, 1, 1, 0, 0, 0)), None, &now());
         assert_eq!(cond(&s, READY).status, "True");
         assert_eq!(cond(&s, READY).reason, "ScaledToZero");
+    }
+
+    #[test]
+    fn a_missing_crd_is_degraded_but_the_rollout_and_version_go_on() {
+        let app = app("version: 1.0.0\nroute:\n  parentRefs: [{name: gw}]");
+        let problem =
+            Problem::Unavailable("spec.route asks for a HTTPRoute, but its CRD is not installed".into());
+        let s = status_of(&app, Some(&dep_for(&app, 1, 1, 1, 1, 1)), Some(&problem), &now());
+        assert_eq!(cond(&s, DEGRADED).status, "True");
+        assert_eq!(cond(&s, DEGRADED).reason, "APINotServed");
+        assert!(cond(&s, DEGRADED).message.starts_with("spec.route"));
+        assert_eq!(cond(&s, READY).status, "False");
+        assert_eq!(cond(&s, PROGRESSING).status, "False");
+        assert_eq!(s.version.as_deref(), Some("1.0.0"), "the game itself is rolled out");
+    }
+
+    #[test]
+    fn route_conditions_are_mirrored_with_their_own_status() {
+        let app = app("version: 1.0.0\nroute:\n  parentRefs: [{name: gw}]");
+        let parent = Parent::of(&app).expect("fixture has metadata");
+        let route = vec![
+            (
+                ROUTE_ACCEPTED,
+                RouteCondition {
+                    status: "True",
+                    reason: "Accepted".into(),
+                    message: "Gateway games/gw: True (Accepted)".into(),
+                },
+            ),
+            (
+                ROUTE_RESOLVED_REFS,
+                RouteCondition {
+                    status: "Unknown",
+                    reason: "Pending".into(),
+                    message: "no status yet".into(),
+                },
+            ),
+        ];
+        let dep = dep_for(&app, 1, 1, 1, 1, 1);
+        let s = compute(&app, &parent, Some(&dep), None, &route, None, &now());
+        assert_eq!(cond(&s, ROUTE_ACCEPTED).status, "True");
+        assert_eq!(cond(&s, ROUTE_RESOLVED_REFS).status, "Unknown");
+        assert_eq!(cond(&s, READY).status, "True");
+        let refused = Problem::Route {
+            reason: "RouteNotAccepted",
+            message: "Gateway games/gw: False (NotAllowedByListeners)".into(),
+        };
+        let s = compute(&app, &parent, Some(&dep), Some(&refused), &route, None, &now());
+        assert_eq!(
+            (cond(&s, DEGRADED).status.as_str(), cond(&s, DEGRADED).reason.as_str()),
+            ("True", "RouteNotAccepted")
+        );
     }
 }

@@ -81,6 +81,21 @@ async fn operations_endpoints_answer() {
 }
 
 #[tokio::test]
+async fn with_a_metrics_port_metrics_are_served_there_and_not_on_the_game_port() {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let server = TestServer::start(|c| c.metrics_port = Some(port)).await;
+    let on_game_port = server.http.get(server.url("/metrics")).send().await.expect("GET /metrics");
+    assert_eq!(on_game_port.status(), 404, "players cannot read metrics on the game port");
+    let scraped = server.http.get(format!("http://127.0.0.1:{port}/metrics")).send().await.expect("scrape");
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.expect("text").contains("tetris_players_online"));
+    let other = server.http.get(format!("http://127.0.0.1:{port}/")).send().await.expect("GET /");
+    assert_eq!(other.status(), 404, "the metrics port serves nothing else");
+    assert_eq!(server.get_json("/readyz").await.0, 200);
+}
+
+#[tokio::test]
 async fn config_endpoint_reports_the_settings_the_client_needs() {
     let server = TestServer::start(|c| {
         c.title = "Friday <Tetris>".into();
