@@ -110,6 +110,9 @@ fn degradation(old: &TetrisAppStatus, new: &TetrisAppStatus) -> Option<Notice> {
     let reason = match reason.as_str() {
         "InvalidSpec" => "InvalidSpec",
         "ApplyFailed" => "ApplyFailed",
+        "APINotServed" => "APINotServed",
+        "RouteNotAccepted" => "RouteNotAccepted",
+        "RouteRefsNotResolved" => "RouteRefsNotResolved",
         _ => "RolloutStuck",
     };
     Some(Notice { warning: true, reason, note: message })

@@ -4,6 +4,7 @@
 //! start-up test runs the real binary against a control plane of its own, without the CRD).
 
 mod common;
+mod exposure;
 mod invalid;
 mod leader;
 mod lifecycle;
