@@ -118,9 +118,10 @@ async fn spec_the_game_server_would_refuse_is_degraded_until_fixed() {
 async fn child_the_api_server_rejects_is_degraded_with_the_reason_and_recovers() {
     let env = TestEnv::start("rejected", Duration::from_secs(300)).await;
     let _logs = env.cluster.log_guard();
-    // Passes the TetrisApp schema; the Deployment validation refuses a request above its limit.
+    // Passes the TetrisApp schema (which takes affinity as Kubernetes defines it); the Deployment
+    // validation refuses the unknown selector operator.
     env.apply_app(
-        "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: greedy\nspec:\n  version: 1.0.0\n  resources:\n    requests:\n      cpu: \"2\"\n    limits:\n      cpu: \"1\"\n",
+        "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: greedy\nspec:\n  version: 1.0.0\n  pod:\n    affinity:\n      nodeAffinity:\n        requiredDuringSchedulingIgnoredDuringExecution:\n          nodeSelectorTerms:\n          - matchExpressions:\n            - {key: pool, operator: Within, values: [games]}\n",
     )
     .await;
     let apps = env.apps();
@@ -131,12 +132,15 @@ async fn child_the_api_server_rejects_is_degraded_with_the_reason_and_recovers()
     })
     .await;
     let message = condition(&app, "Degraded").map(|c| c.message.clone()).unwrap_or_default();
-    assert!(message.contains("Deployment") && message.contains("limit"), "{message}");
+    assert!(
+        message.contains("Deployment") && message.contains("Within") && message.contains("HTTP 422"),
+        "{message}"
+    );
     wait_for("ApplyFailed Warning event", || async {
         event_reasons(&env, "greedy").await.iter().any(|r| r == "ApplyFailed").then_some(())
     })
     .await;
-    env.patch_spec("greedy", json!({"resources": {"requests": {"cpu": "500m"}}})).await;
+    env.patch_spec("greedy", json!({"pod": {"affinity": null}})).await;
     let app = env.wait_ready("greedy").await;
     assert_eq!(condition(&app, "Degraded").map(|c| c.status.as_str()), Some("False"));
     env.stop().await;
