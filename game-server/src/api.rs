@@ -146,12 +146,18 @@ fn issue(
     if !(min..=max).contains(&req.start_level) {
         return Err(ApiError::bad_request(format!("startLevel must be from {min} to {max}")));
     }
+    let rules = app.settings.rules_version;
+    if mode != Mode::Solo && rules < 2 {
+        return Err(ApiError::bad_request(format!(
+            "{} games need rules version 2; this server issues version {rules}",
+            mode.as_str()
+        )));
+    }
     // Sprint and blitz boards compare like with like: every game starts at the lowest level.
     if mode != Mode::Solo && req.start_level != min {
         return Err(ApiError::bad_request(format!("{} games start at level {min}", mode.as_str())));
     }
     let seed = crate::games::new_seed();
-    let rules = app.settings.rules_version;
     let ticket = app.tickets.issue(mode, app.config.ruleset, req.start_level, seed, rules);
     app.metrics.games_started.get_or_create(&[("mode", mode.as_str())]).inc();
     let body = serde_json::to_string(&IssuedGame {
@@ -242,7 +248,13 @@ async fn submit_inner(
             let (replayed, log) = replayed(app, &ticket, report, req.input_log).await?;
             (replayed, Some(log))
         }
-        Mode::Duo => (report, req.input_log),
+        Mode::Duo => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "duo_by_server",
+                "duo results are recorded by the server when the match ends",
+            ));
+        }
     };
     let elapsed_ms = unix_now().saturating_sub(ticket.issued_at).saturating_mul(1000) + 999;
     plausibility::check(&ticket, &report, elapsed_ms)

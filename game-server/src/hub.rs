@@ -11,7 +11,7 @@ use crate::metrics::Metrics;
 use crate::outbox::{CLOSE_GOING_AWAY, Conn};
 use crate::protocol::{Refusal, ServerMsg};
 use crate::rooms::{Room, Seat};
-use crate::scoreboard::Boards;
+use crate::scoreboard::{Boards, Scoreboard, Submission};
 use axum::extract::ws::Utf8Bytes;
 use rand::Rng;
 use std::collections::{HashMap, VecDeque};
@@ -87,6 +87,8 @@ pub struct Hub {
     pub metrics: Arc<Metrics>,
     /// Issues each seat's duo ticket.
     pub tickets: Arc<Tickets>,
+    /// Where the server records duo results (`None` in unit tests without a database).
+    scores: Option<Arc<Scoreboard>>,
     registry: Mutex<Registry>,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     watchers: Mutex<HashMap<u64, Arc<Conn>>>,
@@ -105,11 +107,13 @@ impl Hub {
         metrics: Arc<Metrics>,
         tickets: Arc<Tickets>,
         boards: watch::Receiver<Arc<Boards>>,
+        scores: Option<Arc<Scoreboard>>,
     ) -> Self {
         Hub {
             cfg,
             metrics,
             tickets,
+            scores,
             registry: Mutex::default(),
             conns: Mutex::default(),
             watchers: Mutex::default(),
@@ -289,6 +293,34 @@ impl Hub {
         reg.quick.retain(|r| r.code != code);
     }
 
+    /// Stores a duo result from the server's replay of the seat's game (ticket `game_id`, player
+    /// `name`, input log `log`). Runs in the background: the room lock is held here, and the
+    /// scoreboard acknowledges only after its commit.
+    pub fn record_duo(&self, game_id: Option<&str>, name: &str, game: &crate::rules::Game, log: String) {
+        let (Some(scores), Some(ticket)) =
+            (&self.scores, game_id.and_then(|id| self.tickets.verify(id).ok()))
+        else {
+            return;
+        };
+        let report = crate::plausibility::Report {
+            score: u32::try_from(game.score).unwrap_or(u32::MAX),
+            lines: game.lines,
+            level: game.level,
+            pieces: game.pieces,
+            duration_ms: crate::verify::frames_to_ms(game.frame),
+        };
+        let submission = Submission { ticket, name: name.to_owned(), report, input_log: Some(log) };
+        let (scores, metrics) = (scores.clone(), self.metrics.clone());
+        tokio::spawn(async move {
+            match scores.submit(submission).await {
+                Ok(_) => {
+                    metrics.scores_accepted.get_or_create(&[("mode", "duo")]).inc();
+                }
+                Err(e) => tracing::warn!(error = %e, "a duo result could not be stored"),
+            }
+        });
+    }
+
     /// Counts a match that started.
     pub fn match_started(&self) {
         self.playing.send_modify(|n| *n += 1);
@@ -396,6 +428,7 @@ pub(crate) mod tests {
             Arc::new(Metrics::new()),
             Arc::new(Tickets::new([1; crate::games::KEY_BYTES])),
             boards,
+            None,
         ))
     }
 

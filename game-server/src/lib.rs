@@ -156,9 +156,11 @@ impl AppState {
     ) -> Result<Self, RunError> {
         hub.rules_version = settings.rules_version;
         let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?;
+        let scores = Arc::new(scores);
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
-        let hub = Arc::new(Hub::new(hub, metrics.clone(), tickets.clone(), scores.subscribe()));
+        let hub = Hub::new(hub, metrics.clone(), tickets.clone(), scores.subscribe(), Some(scores.clone()));
+        let hub = Arc::new(hub);
         let config_json = Bytes::from(
             serde_json::json!({
                 "title": config.title,
@@ -194,7 +196,7 @@ impl AppState {
         Ok(AppState(Arc::new(Shared {
             config,
             hub,
-            scores: Arc::new(scores),
+            scores,
             tickets,
             metrics,
             config_json,

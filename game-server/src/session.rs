@@ -78,18 +78,23 @@ impl Session {
             }
             ClientMsg::State(state) => {
                 let relayed = relay_text(&state, raw);
-                let hub = self.hub.clone();
-                self.in_room(|room, seat| room.relay_state(&hub, seat, conn_id, state, relayed))
+                self.in_room(|room, seat| room.relay_state(seat, conn_id, state, relayed))
             }
-            ClientMsg::Garbage { lines } => {
+            ClientMsg::Inputs { frame, inputs, garbage, handling } => {
                 let hub = self.hub.clone();
-                self.in_room(|room, seat| room.garbage(&hub, seat, conn_id, lines))
+                self.in_room(|room, seat| {
+                    room.inputs(&hub, seat, conn_id, frame, &inputs, &garbage, handling)
+                })
+            }
+            ClientMsg::Garbage { .. } => {
+                let hub = self.hub.clone();
+                self.in_room(|room, seat| room.garbage(&hub, seat, conn_id))
             }
             ClientMsg::Pause {} => self.in_room(|room, seat| room.set_paused(seat, conn_id, true)),
             ClientMsg::Unpause {} => self.in_room(|room, seat| room.set_paused(seat, conn_id, false)),
-            ClientMsg::GameOver { score, .. } => {
+            ClientMsg::GameOver { .. } => {
                 let hub = self.hub.clone();
-                self.in_room(|room, seat| room.game_over(&hub, seat, conn_id, score))
+                self.in_room(|room, seat| room.game_over(&hub, seat, conn_id))
             }
             ClientMsg::Rematch {} => {
                 let hub = self.hub.clone();

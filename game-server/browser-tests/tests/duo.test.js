@@ -1,6 +1,7 @@
 // Duo, through the real UI in two browser contexts: a private room by code, a line clear by one
-// player showing up on the other's screen, mirrored pause, a top-out deciding the match, and both
-// duo scores reaching the score board.
+// player showing up on the other's screen (garbage computed by the server from the replayed inputs),
+// mirrored pause, a top-out deciding the match, and the server's result on both screens and on the
+// duo score board.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,7 +91,9 @@ test('duo modern: room by code, line clear and garbage reach the opponent, mirro
   await waitForSnapshot(alice, playing, 'alice resumed');
   await waitForSnapshot(bob, playing, 'bob resumed');
 
-  const bobSubmit = bob.waitForRequest((r) => r.url().endsWith('/api/scores') && r.method() === 'POST', { timeout: 60000 });
+  // Duo results come from the server: no page submits a duo score.
+  const submits = [];
+  for (const page of [alice, bob]) page.on('request', (r) => { if (r.url().endsWith('/api/scores') && r.method() === 'POST') submits.push(r.url()); });
   // Bob tops out by hard-dropping in the middle with the on-screen (touch) button; Alice wins.
   const hardDrop = bob.getByRole('button', { name: 'Hard drop' });
   assert.ok(await hardDrop.isVisible(), 'touch controls are shown at phone width');
@@ -108,21 +111,33 @@ test('duo modern: room by code, line clear and garbage reach the opponent, mirro
   await bob.locator('[data-result="lost"]').waitFor({ timeout: 15000 });
   await alice.locator('[data-save="done"]').waitFor({ timeout: 10000 });
   await bob.locator('[data-save="done"]').waitFor({ timeout: 10000 });
-  // Bob's duo log (with the garbage he received and its holes) replays to his final game.
+  // Both screens show the server's result, from its replays of both input streams: the same
+  // winner and scores, which are the ones each page's own engine reached, and alice's garbage.
   const bobEnd = await snapshot(bob);
-  const body = JSON.parse((await bobSubmit).postData());
-  const log = JSON.parse(body.inputLog);
+  const aliceEnd = await snapshot(alice);
+  const result = async (page) => JSON.parse(await page.locator('[data-server-result]').getAttribute('data-server-result'));
+  const [seenByAlice, seenByBob] = [await result(alice), await result(bob)];
+  assert.deepEqual(seenByAlice, seenByBob, 'both screens show the same server result');
+  assert.equal(seenByBob.winner, aliceEnd.room.seat, 'alice won');
+  assert.equal(seenByBob.scores[bobEnd.room.seat], bobEnd.me.score, "the server's replay of bob's inputs reached bob's score");
+  assert.equal(seenByBob.scores[aliceEnd.room.seat], aliceEnd.me.score, "and alice's");
+  assert.ok(seenByBob.garbageSent[aliceEnd.room.seat] >= a2.sentGarbage, 'the garbage alice sent, counted by the server');
+  assert.deepEqual(submits, [], 'no client submitted a duo score');
+  // Bob's log (with the garbage the server sent him, and its holes) replays to his final game.
+  const log = bobEnd.log;
   assert.ok(log.garbage.length >= 1, 'the received garbage is in the log');
   assert.deepEqual(summary(replay(log)), { score: bobEnd.me.score, lines: bobEnd.me.lines, level: bobEnd.me.level, frames: bobEnd.me.frame, over: true });
-  assert.equal(body.score, bobEnd.me.score);
   await alice.screenshot({ path: screenshotPath('08-duo-alice-wins') });
   await bob.screenshot({ path: screenshotPath('09-duo-bob-loses'), fullPage: true });
 
-  // Both duo scores are on the duo board.
+  // Both duo scores are on the duo board, as the server recorded them.
   const board = await newPage(browser, errors);
   await board.goto(`${server.base}/scores`);
-  await board.locator('table[data-board="duo"] td.name', { hasText: 'alice' }).waitFor();
-  await board.locator('table[data-board="duo"] td.name', { hasText: 'bob' }).waitFor();
+  for (const [name, end] of [['alice', aliceEnd], ['bob', bobEnd]]) {
+    const row = board.locator('table[data-board="duo"] tr', { has: board.locator('td.name', { hasText: name }) });
+    await row.waitFor();
+    assert.ok((await row.innerText()).includes(String(end.me.score)), `${name}'s row shows the server's score ${end.me.score}`);
+  }
 
   // Rematch: both ask, a second match starts with a fresh board.
   await alice.getByRole('button', { name: 'Ask for a rematch' }).click();

@@ -46,7 +46,23 @@ pub enum ClientMsg {
     LeaveRoom {},
     /// Own board, relayed to the opponent.
     State(BoardState),
-    /// Garbage lines sent to the opponent (modern only).
+    /// The input log entries recorded since the last `inputs` (duo): the server replays them to
+    /// decide the garbage each player sends, the winner and the scores.
+    Inputs {
+        /// Frames the client's game has played (the replay steps up to it).
+        frame: u32,
+        /// `[frame, mask]` entries, sorted, each before `frame`.
+        #[serde(default)]
+        inputs: Vec<(u32, u8)>,
+        /// `[frame, lines, hole]`: garbage the client let into its queue, in the order the server
+        /// sent it.
+        #[serde(default)]
+        garbage: Vec<(u32, u8, u8)>,
+        /// The player's handling (modern, rules version 2); only in the first `inputs` of a match.
+        #[serde(default)]
+        handling: Option<crate::rules::Handling>,
+    },
+    /// Obsolete since the server computes garbage from `inputs`: refused with `garbage_by_server`.
     Garbage {
         /// 1 to [`MAX_GARBAGE_LINES`].
         lines: u8,
@@ -81,6 +97,7 @@ impl ClientMsg {
             ClientMsg::QuickMatch { .. } => "quick_match",
             ClientMsg::LeaveRoom {} => "leave_room",
             ClientMsg::State(_) => "state",
+            ClientMsg::Inputs { .. } => "inputs",
             ClientMsg::Garbage { .. } => "garbage",
             ClientMsg::Pause {} => "pause",
             ClientMsg::Unpause {} => "unpause",

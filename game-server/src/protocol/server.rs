@@ -107,6 +107,10 @@ pub enum ServerMsg<'a> {
         /// Match number.
         #[serde(rename = "match")]
         match_no: u32,
+        /// Each seat's final score, from the server's replay of its inputs.
+        scores: [u64; 2],
+        /// Garbage lines each seat sent, from the same replays.
+        garbage_sent: [u32; 2],
     },
     /// Classic: the opponent topped out with this final score; pass it to win.
     OpponentToppedOut {
@@ -156,6 +160,9 @@ pub struct ResumedSnapshot<'a> {
     pub rules: u8,
     /// Recipient's ticket (null while waiting).
     pub game_id: Option<&'a str>,
+    /// How many `inputs` entries and garbage entries of the recipient the server has replayed, so
+    /// a reloaded page sends only what follows.
+    pub replayed: [usize; 2],
     /// Recipient's last state seen by the server.
     pub you: Option<&'a BoardState>,
     /// Opponent's last state seen by the server.

@@ -111,6 +111,7 @@ impl Room {
             ruleset: hub.cfg.ruleset.as_str(),
             rules: hub.cfg.rules_version,
             game_id: me.and_then(|m| m.game_id.as_deref()),
+            replayed: g.plays[usize::from(seat)].received(),
             you: me.and_then(|m| m.state.as_ref()),
             opponent_state: opp.and_then(|o| o.state.as_ref()),
         };
@@ -279,7 +280,7 @@ mod tests {
     }
 
     /// A room where ada (conn 1) and bob (conn 2) played one classic match: both topped out,
-    /// ada with the higher score.
+    /// ada last (scores tie at 0 without inputs, and a tie goes to the one who lasted longer).
     fn finished_room(hub: &Arc<Hub>) -> (Arc<crate::rooms::Room>, Arc<Conn>, Arc<Conn>) {
         let ada = Arc::new(Conn::new(1));
         let bob = Arc::new(Conn::new(2));
@@ -290,8 +291,8 @@ mod tests {
     }
 
     fn both_top_out(hub: &Arc<Hub>, room: &Arc<crate::rooms::Room>, ada: &Conn, bob: &Conn) {
-        room.game_over(hub, 1, bob.id, 0).expect("bob tops out");
-        room.game_over(hub, 0, ada.id, 10).expect("ada tops out with more points");
+        room.game_over(hub, 1, bob.id).expect("bob tops out");
+        room.game_over(hub, 0, ada.id).expect("ada tops out last (a tie goes to her)");
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,7 +18,10 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 mod closing;
+mod replays;
 mod versus;
+
+pub use replays::SeatReplay;
 
 use versus::ClassicOutcome;
 
@@ -99,6 +102,8 @@ struct Inner {
     pauses_left: [u8; 2],
     /// Classic: each seat's final score once it topped out; the match goes on for the other.
     out: [Option<u32>; 2],
+    /// The server's replay of each seat's game (see replays.rs): garbage, top-outs and scores.
+    plays: [SeatReplay; 2],
     /// The idle timeout's task (waiting for a second player, or for a rematch), stopped once a
     /// match starts or the room closes.
     idle_timer: Option<AbortHandle>,
@@ -142,9 +147,14 @@ impl Room {
                 paused_at: Instant::now(),
                 pauses_left: [versus::PAUSES_PER_MATCH; 2],
                 out: [None; 2],
+                plays: [Self::no_replay(), Self::no_replay()],
                 idle_timer: None,
             }),
         }
+    }
+
+    fn no_replay() -> SeatReplay {
+        SeatReplay::new(crate::rules::RulesetName::Classic, crate::rules::RULES_VERSION, 0, 0)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -240,6 +250,8 @@ impl Room {
         g.pauses_left = [versus::PAUSES_PER_MATCH; 2];
         g.out = [None; 2];
         let ruleset = hub.cfg.ruleset;
+        let replay = || SeatReplay::new(ruleset.into(), hub.cfg.rules_version, g.seed, g.start_level);
+        g.plays = [replay(), replay()];
         for seat in g.seats.iter_mut().flatten() {
             seat.wants_rematch = false;
             seat.state = None;
@@ -265,10 +277,9 @@ impl Room {
     }
 
     /// Stores `seat`'s board and relays it (as `relayed`, its `opponent_state` text) to the opponent.
-    /// In classic, a survivor whose score passes the topped-out player's final score wins here.
+    /// The board is only shown: what counts comes from [`Room::inputs`].
     pub fn relay_state(
         self: &Arc<Self>,
-        hub: &Arc<Hub>,
         seat: u8,
         conn_id: u64,
         state: BoardState,
@@ -279,13 +290,51 @@ impl Room {
         if let Some(opp) = g.seats[usize::from(other(seat))].as_ref().and_then(|s| s.conn.as_ref()) {
             opp.send_lossy(relayed);
         }
-        let score = state.score;
         if let Some(me) = g.seats[usize::from(seat)].as_mut() {
             me.state = Some(state);
         }
-        if g.out.iter().any(Option::is_some) && g.out[usize::from(seat)].is_none() {
+        Ok(())
+    }
+
+    /// Replays `seat`'s new input entries (see replays.rs). Forwards the garbage its game sent to
+    /// the opponent with a server-chosen hole; a top-out in the replay ends the seat's game as a
+    /// `game_over` would; in classic, a survivor's replayed score passing the other's final one wins.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inputs(
+        self: &Arc<Self>,
+        hub: &Arc<Hub>,
+        seat: u8,
+        conn_id: u64,
+        frame: u32,
+        inputs: &[(u32, u8)],
+        garbage: &[(u32, u8, u8)],
+        handling: Option<crate::rules::Handling>,
+    ) -> Result<(), Refusal> {
+        let mut g = self.lock();
+        playing(&g, seat, conn_id)?;
+        let i = usize::from(seat);
+        if g.out[i].is_some() {
+            return Ok(());
+        }
+        let attack = g.plays[i].advance(frame, inputs, garbage, handling)?;
+        if attack > 0 && hub.cfg.ruleset == Ruleset::Modern {
+            let opp = usize::from(other(seat));
+            let mut left = attack;
+            while left > 0 {
+                let lines = left.min(u32::from(crate::protocol::MAX_GARBAGE_LINES)) as u8;
+                left -= u32::from(lines);
+                let hole = rand::rng().random_range(0..10u8);
+                g.plays[opp].owe(lines, hole);
+                if let Some(s) = &g.seats[opp] {
+                    s.send(&text(ServerMsg::Garbage { lines, hole }));
+                }
+            }
+        }
+        if g.plays[i].over() {
+            self.topped_out(hub, g, seat);
+        } else if g.out.iter().any(Option::is_some) {
             let mut live = [0; 2];
-            live[usize::from(seat)] = score;
+            live[i] = u32::try_from(g.plays[i].score()).unwrap_or(u32::MAX);
             self.settle_classic(hub, g, live, other(seat));
         }
         Ok(())
@@ -307,18 +356,13 @@ impl Room {
         self.expire_if_idle(hub);
     }
 
-    /// Sends `lines` of garbage (with a server-chosen hole) to the opponent.
-    pub fn garbage(&self, hub: &Hub, seat: u8, conn_id: u64, lines: u8) -> Result<(), Refusal> {
+    /// A client's `garbage`: refused, since the server computes garbage from the replayed inputs.
+    pub fn garbage(&self, hub: &Hub, seat: u8, conn_id: u64) -> Result<(), Refusal> {
         if hub.cfg.ruleset != Ruleset::Modern {
             return Err(Refusal::new("not_in_ruleset", "garbage lines exist only in the modern ruleset"));
         }
-        let g = self.lock();
-        playing(&g, seat, conn_id)?;
-        let hole = rand::rng().random_range(0..10u8);
-        if let Some(opp) = &g.seats[usize::from(other(seat))] {
-            opp.send(&text(ServerMsg::Garbage { lines, hole }));
-        }
-        Ok(())
+        playing(&self.lock(), seat, conn_id)?;
+        Err(Refusal::new("garbage_by_server", "garbage is computed by the server from your inputs"))
     }
 
     /// Pauses (`pause = true`) or unpauses the match for both players, under the rules of
@@ -345,26 +389,28 @@ impl Room {
         Ok(())
     }
 
-    /// `seat` topped out with `score`. Modern: the opponent wins. Classic: the opponent is told
-    /// (`opponent_topped_out`) and plays on, unless both are now out (see versus.rs).
-    pub fn game_over(
-        self: &Arc<Self>,
-        hub: &Arc<Hub>,
-        seat: u8,
-        conn_id: u64,
-        score: u32,
-    ) -> Result<(), Refusal> {
-        let mut g = self.lock();
+    /// `seat` says it topped out (or gives up). Its score is the replay's, not the client's.
+    pub fn game_over(self: &Arc<Self>, hub: &Arc<Hub>, seat: u8, conn_id: u64) -> Result<(), Refusal> {
+        let g = self.lock();
         playing(&g, seat, conn_id)?;
+        self.topped_out(hub, g, seat);
+        Ok(())
+    }
+
+    /// `seat` is out. Modern: the opponent wins. Classic: the opponent is told
+    /// (`opponent_topped_out`) and plays on, unless both are now out (see versus.rs).
+    fn topped_out(self: &Arc<Self>, hub: &Arc<Hub>, mut g: MutexGuard<'_, Inner>, seat: u8) {
+        let score = u32::try_from(g.plays[usize::from(seat)].score()).unwrap_or(u32::MAX);
         if hub.cfg.ruleset == Ruleset::Classic {
             if g.out[usize::from(seat)].is_some() {
-                return Ok(());
+                return;
             }
             g.out[usize::from(seat)] = Some(score);
             g.paused = false;
-            let opp = g.seats[usize::from(other(seat))].as_ref();
             let mut live = [0; 2];
-            live[usize::from(other(seat))] = opp.and_then(|s| s.state.as_ref()).map_or(0, |s| s.score);
+            live[usize::from(other(seat))] =
+                u32::try_from(g.plays[usize::from(other(seat))].score()).unwrap_or(u32::MAX);
+            let opp = g.seats[usize::from(other(seat))].as_ref();
             // Told only when the match goes on: a survivor already past the score just wins.
             if versus::classic_outcome(g.out, live, seat) == ClassicOutcome::Continue
                 && let Some(opp) = opp
@@ -372,19 +418,25 @@ impl Room {
                 opp.send(&text(ServerMsg::OpponentToppedOut { score }));
             }
             self.settle_classic(hub, g, live, seat);
-            return Ok(());
+            return;
         }
         self.finish(hub, &mut g, Some(other(seat)), "topped_out");
         let closing = self.close_if_draining(hub, &mut g);
         drop(g);
         self.forget(hub, closing);
         self.expire_if_idle(hub);
-        Ok(())
     }
 
     fn finish(&self, hub: &Hub, g: &mut Inner, winner: Option<u8>, reason: &'static str) {
         g.phase = Phase::Finished;
         g.paused = false;
+        let scores = [g.plays[0].score(), g.plays[1].score()];
+        let garbage_sent = [g.plays[0].sent(), g.plays[1].sent()];
+        for (seat, play) in g.seats.iter().zip(&g.plays) {
+            if let (Some(seat), Some(game)) = (seat, play.game()) {
+                hub.record_duo(seat.game_id.as_deref(), &seat.name, game, play.log_json());
+            }
+        }
         for (i, s) in g.seats.iter().enumerate() {
             let you = match winner {
                 Some(w) if usize::from(w) == i => "won",
@@ -392,7 +444,14 @@ impl Room {
                 None => "none",
             };
             if let Some(s) = s {
-                s.send(&text(ServerMsg::MatchEnd { winner, you, reason, match_no: g.match_no }));
+                s.send(&text(ServerMsg::MatchEnd {
+                    winner,
+                    you,
+                    reason,
+                    match_no: g.match_no,
+                    scores,
+                    garbage_sent,
+                }));
             }
         }
         hub.match_finished();

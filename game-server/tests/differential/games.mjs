@@ -96,6 +96,8 @@ function finalState(g) {
     stats: g.stats, hold: g.hold, next: g.queue.slice(0, 5).join(''), board: rows,
     active: a ? { kind: a.type, x: a.x, y: a.y, rot: a.rot } : null,
     b2b: g.b2b, combo: g.combo, pending: g.pendingLines(),
+    // replay() never drains events, so they are all still there: the garbage the game sent.
+    sent: g.events.filter((e) => e.type === 'attack').reduce((a, e) => a + e.lines, 0),
   };
 }
 

@@ -21,6 +21,7 @@ fn state(game: &Game) -> Value {
     v["b2b"] = json!(game.b2b);
     v["combo"] = json!(game.combo);
     v["pending"] = json!(game.pending_lines());
+    v["sent"] = json!(game.sent);
     v
 }
 

@@ -1,6 +1,6 @@
 //! Duo rooms: every lifecycle transition and every room message.
 
-use crate::support::{Client, TestServer, state_msg};
+use crate::support::{Client, TestServer, soft_drop_inputs, state_msg};
 use serde_json::json;
 use tetris_config::Ruleset;
 
@@ -57,13 +57,15 @@ async fn invalid_boards_are_refused_not_relayed() {
 }
 
 #[tokio::test]
-async fn garbage_is_relayed_with_a_hole_in_modern_and_refused_in_classic() {
+async fn garbage_a_client_claims_is_refused_the_server_computes_it() {
+    // Regression for the trusted-client era: a `garbage` message was relayed as sent, so a
+    // modified page could bury its opponent without clearing a line.
     let modern = TestServer::start(|c| c.ruleset = Ruleset::Modern).await;
     let (mut a, mut b, _, _) = modern.pair().await;
     a.send(json!({"type": "garbage", "lines": 4})).await;
-    let g = b.expect("garbage").await;
-    assert_eq!(g["lines"], 4);
-    assert!(g["hole"].as_u64().is_some_and(|h| h < 10), "{g}");
+    a.expect_error("garbage_by_server").await;
+    b.send(json!({"type": "ping"})).await;
+    b.expect("pong").await; // no garbage reached bob before the pong
     let classic = TestServer::start(|_| {}).await;
     let (mut a, _b, _, _) = classic.pair().await;
     a.send(json!({"type": "garbage", "lines": 1})).await;
@@ -123,17 +125,22 @@ async fn quick_match_has_no_pause() {
 async fn classic_topping_out_first_does_not_lose_when_the_score_is_higher() {
     let server = TestServer::start(|_| {}).await;
     let (mut a, mut b, _, _) = server.pair().await;
+    // Bob's replay scores some points, then he tops out (he claims 5000: only the replay counts).
+    b.send_synced(soft_drop_inputs(40)).await;
     b.send(json!({"type": "game_over", "score": 5000, "lines": 12, "level": 1})).await;
-    assert_eq!(a.expect("opponent_topped_out").await["score"], 5000);
-    // Alice plays on; a state at 5000 does not win, past 5000 does.
-    a.send(state_with_score(5000)).await;
-    assert_eq!(b.expect("opponent_state").await["score"], 5000, "5000 is not past 5000: no result yet");
-    a.send(state_with_score(5100)).await;
-    assert_eq!(b.expect("opponent_state").await["score"], 5100);
+    let bobs = a.expect("opponent_topped_out").await["score"].as_u64().expect("score");
+    assert!((1..5000).contains(&bobs), "the replayed score, not the claimed one: {bobs}");
+    // Alice plays on; a board claiming more points wins nothing, her replay passing bob's does.
+    a.send(state_with_score(9000)).await;
+    assert_eq!(b.expect("opponent_state").await["score"], 9000, "a claimed score is no result");
+    a.send(soft_drop_inputs(200)).await;
+    let end = a.expect("match_end").await;
     assert_eq!(
-        a.expect("match_end").await,
-        json!({"type": "match_end", "winner": 0, "you": "won", "reason": "score", "match": 1})
+        (end["winner"].as_u64(), end["you"].as_str(), end["reason"].as_str()),
+        (Some(0), Some("won"), Some("score"))
     );
+    assert_eq!(end["scores"][1], bobs);
+    assert!(end["scores"][0].as_u64() > Some(bobs), "{end}");
     assert_eq!(b.expect("match_end").await["you"], "lost");
 }
 
@@ -141,9 +148,11 @@ async fn classic_topping_out_first_does_not_lose_when_the_score_is_higher() {
 async fn classic_both_out_the_higher_score_wins() {
     let server = TestServer::start(|_| {}).await;
     let (mut a, mut b, _, _) = server.pair().await;
+    a.send_synced(soft_drop_inputs(100)).await;
     a.send(json!({"type": "game_over", "score": 900, "lines": 3, "level": 0})).await;
     b.expect("opponent_topped_out").await;
-    b.send(json!({"type": "game_over", "score": 300, "lines": 1, "level": 0})).await;
+    b.send_synced(soft_drop_inputs(20)).await;
+    b.send(json!({"type": "game_over", "score": 30000, "lines": 1, "level": 0})).await;
     let end = a.expect("match_end").await;
     assert_eq!(
         (end["winner"].as_u64(), end["you"].as_str(), end["reason"].as_str()),
@@ -165,7 +174,7 @@ async fn topping_out_loses_and_both_see_the_winner() {
     b.send(json!({"type": "game_over", "score": 100, "lines": 1, "level": 0})).await;
     assert_eq!(
         a.expect("match_end").await,
-        json!({"type": "match_end", "winner": 0, "you": "won", "reason": "topped_out", "match": 1})
+        json!({"type": "match_end", "winner": 0, "you": "won", "reason": "topped_out", "match": 1, "scores": [0, 0], "garbageSent": [0, 0]})
     );
     assert_eq!(b.expect("match_end").await["you"], "lost");
     // Nothing more to play until a rematch.
@@ -201,7 +210,7 @@ async fn leaving_ends_the_room_for_both() {
     assert_eq!(a.expect("room_closed").await["reason"], "left");
     assert_eq!(
         b.expect("match_end").await,
-        json!({"type": "match_end", "winner": 1, "you": "won", "reason": "opponent_left", "match": 1})
+        json!({"type": "match_end", "winner": 1, "you": "won", "reason": "opponent_left", "match": 1, "scores": [0, 0], "garbageSent": [0, 0]})
     );
     assert_eq!(b.expect("room_closed").await["reason"], "opponent_left");
     // Both are free again, and the room is gone.
@@ -281,7 +290,7 @@ async fn the_grace_running_out_ends_the_match() {
     b.expect("opponent_disconnected").await;
     assert_eq!(
         b.expect("match_end").await,
-        json!({"type": "match_end", "winner": 1, "you": "won", "reason": "opponent_disconnected", "match": 1})
+        json!({"type": "match_end", "winner": 1, "you": "won", "reason": "opponent_disconnected", "match": 1, "scores": [0, 0], "garbageSent": [0, 0]})
     );
     b.expect("room_closed").await;
 }
@@ -416,7 +425,7 @@ async fn the_drain_limit_ends_running_matches_without_a_winner() {
     for c in [&mut a, &mut b] {
         assert_eq!(
             c.expect("match_end").await,
-            json!({"type": "match_end", "winner": null, "you": "none", "reason": "server_shutdown", "match": 1})
+            json!({"type": "match_end", "winner": null, "you": "none", "reason": "server_shutdown", "match": 1, "scores": [0, 0], "garbageSent": [0, 0]})
         );
         assert_eq!(c.expect("room_closed").await["reason"], "server_shutdown");
         assert_eq!(u16::from(c.closed().await.expect("close frame").code), 1001);

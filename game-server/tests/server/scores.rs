@@ -121,51 +121,29 @@ async fn a_game_counts_only_once_even_when_submitted_concurrently() {
     assert_eq!(status, 409, "a replay under another name is refused too");
 }
 
-/// Duo scores are not replayed yet (their logs interleave the server's garbage), so they still meet
-/// only the plausibility rules; a solo report that differs from its replay is `score_mismatch`
-/// before any rule is looked at (see verify.rs).
+/// The plausibility rules still apply to what the replay yields: a real game longer than the time
+/// since its ticket was issued (played offline ahead of time, or faster than real time) is refused.
 #[tokio::test]
-async fn implausible_duo_scores_are_refused_with_the_rule() {
+async fn a_real_game_longer_than_its_ticket_is_old_is_implausible() {
     let server = TestServer::start(|_| {}).await;
-    let cases: [(&str, Value); 5] = [
-        (
-            "score over the line bound",
-            json!({"score": 15_001, "lines": 24, "level": 2, "pieces": 60, "durationMs": 5000}),
-        ),
-        (
-            "level does not follow lines",
-            json!({"score": 100, "lines": 24, "level": 7, "pieces": 60, "durationMs": 5000}),
-        ),
-        (
-            "too many pieces for the lines",
-            json!({"score": 100, "lines": 0, "level": 0, "pieces": 200, "durationMs": 5000}),
-        ),
-        (
-            "faster than a human",
-            json!({"score": 100, "lines": 0, "level": 0, "pieces": 60, "durationMs": 1000}),
-        ),
-        (
-            "longer than since issue",
-            json!({"score": 100, "lines": 0, "level": 0, "pieces": 1, "durationMs": 3_600_000}),
-        ),
-    ];
-    for (what, fields) in cases {
-        let (_a, _b, start, _) = server.pair().await;
-        let game = start["gameId"].as_str().expect("gameId").to_owned();
-        let mut body = json!({"gameId": game, "name": "mallory"});
-        for (k, v) in fields.as_object().expect("object") {
-            body[k] = v.clone();
-        }
-        let (status, res) = server.submit(&body).await;
-        assert_eq!(
-            (status, res["error"]["code"].clone()),
-            (422, json!("implausible_score")),
-            "{what}: {res}"
-        );
-        // The game was not consumed by the refusal: a plausible report is still accepted.
-        let (status, _) = server.submit(&plausible(&game, "mallory", 100)).await;
-        assert_eq!(status, 201, "{what}");
+    let (game, _) = server.new_game(0).await;
+    // No input at all: classic level 0 takes minutes to top out.
+    let (mut log, _) = play(&game, 0);
+    let mut idle = tetris_game_server::rules::Game::new(
+        tetris_game_server::rules::Rules::new(tetris_game_server::rules::RulesetName::Classic, 2, None),
+        &tetris_game_server::rules::pieces::Seed::Number(crate::player::ticket_info(&game).seed),
+        0,
+        None,
+    );
+    while !idle.over {
+        idle.step(0);
     }
+    assert!(idle.frame > 60 * 60, "a long game: {} frames", idle.frame);
+    log["inputs"] = json!([]);
+    log["frames"] = json!(idle.frame);
+    let (status, body) = server.submit(&submission(&game, "mallory", &log, &idle)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("implausible_score")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("longer than the time")), "{body}");
 }
 
 #[tokio::test]
@@ -254,17 +232,35 @@ async fn a_ticket_survives_a_restart_on_the_same_database() {
     assert_eq!(status, 201, "the signing key lives in the database: {body}");
 }
 
+/// Duo results come from the server: both replayed scores reach the duo board when the match
+/// ends, and a client that submits its duo score itself is refused.
 #[tokio::test]
-async fn duo_tickets_go_to_the_duo_board() {
+async fn duo_results_are_recorded_by_the_server_not_submitted_by_clients() {
     let server = TestServer::start(|_| {}).await;
-    let (_a, _b, start_a, _) = server.pair().await;
+    let (mut a, mut b, start_a, _) = server.pair().await;
+    a.send_synced(crate::support::soft_drop_inputs(120)).await;
+    b.send_synced(crate::support::soft_drop_inputs(60)).await;
+    b.send(json!({"type": "game_over", "score": 0, "lines": 0, "level": 0})).await;
+    a.send(json!({"type": "game_over", "score": 0, "lines": 0, "level": 0})).await;
+    let end = a.expect("match_end").await;
+    let scores: Vec<u64> =
+        end["scores"].as_array().expect("scores").iter().filter_map(Value::as_u64).collect();
+    assert!(scores[0] > scores[1] && scores[1] > 0, "{end}");
+    assert_eq!(b.expect("match_end").await["scores"], end["scores"], "both see the same result");
+    let deadline = std::time::Instant::now() + crate::support::WAIT;
+    let board = loop {
+        let (_, boards) = server.get_json("/api/scores").await;
+        if boards["duo"].as_array().is_some_and(|rows| rows.len() == 2) {
+            break boards["duo"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "the results never reached the board: {boards}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!((board[0]["name"].as_str(), board[0]["score"].as_u64()), (Some("ada"), Some(scores[0])));
+    assert_eq!((board[1]["name"].as_str(), board[1]["score"].as_u64()), (Some("bob"), Some(scores[1])));
     let game = start_a["gameId"].as_str().expect("gameId");
     let (status, body) = server.submit(&plausible(game, "ada", 800)).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["mode"], "duo");
-    let (_, boards) = server.get_json("/api/scores").await;
-    assert_eq!(boards["duo"][0]["name"], "ada");
-    assert_eq!(boards["solo"], json!([]));
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("duo_by_server")), "{body}");
 }
 
 /// Submissions in flight are bounded: each may carry a 256 KiB body, so a flood of slow uploads

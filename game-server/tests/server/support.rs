@@ -200,6 +200,12 @@ pub fn plausible(game_id: &str, name: &str, score: u32) -> Value {
     json!({"gameId": game_id, "name": name, "score": score, "lines": 24, "level": 2, "pieces": 60, "durationMs": 5000})
 }
 
+/// An `inputs` message for a duo seat's first `frames` frames with soft drop held from the
+/// start: in classic, the server's replay scores a point per cell dropped (some tens of points).
+pub fn soft_drop_inputs(frames: u32) -> Value {
+    json!({"type": "inputs", "frame": frames, "inputs": [[0, 4]]})
+}
+
 /// A valid `state` message with `score`.
 pub fn state_msg(score: u32) -> Value {
     json!({
@@ -248,6 +254,14 @@ impl Client {
 
     pub async fn send(&mut self, v: Value) {
         self.ws.send(Message::text(v.to_string())).await.expect("ws send");
+    }
+
+    /// Sends `v`, then waits for a `pong` to a `ping`: the server has handled `v` (a connection's
+    /// messages are handled in order), so another client's next message cannot overtake it.
+    pub async fn send_synced(&mut self, v: Value) {
+        self.send(v).await;
+        self.send(json!({"type": "ping"})).await;
+        self.expect("pong").await;
     }
 
     pub async fn send_raw(&mut self, m: Message) {

@@ -1,12 +1,14 @@
 // Duo: lobby (private room by code, quick match), the match itself (own board, opponent board,
 // garbage, mirrored pause), the result, rematch, and reconnection within the grace period.
 //
-// The server is the referee: it relays boards and garbage, mirrors pause, and decides the winner
-// when a player reports `game_over`. This module keeps the local engine in step with those messages.
+// The server is the referee: it replays each player's input log as it streams in (`inputs`),
+// sends the garbage each replay produces, decides the winner from the replays and records both
+// scores on the duo board itself; it relays boards and mirrors pause. This module keeps the local
+// engine in step with those messages.
 
 import { h, setText, replaceChildren } from '../dom.js';
 import { Game } from '../engine/game.js';
-import { RULESETS } from '../engine/rules.js';
+import { RULESETS, RULES_VERSION } from '../engine/rules.js';
 import { InputRecorder, replay } from '../engine/replay.js';
 import { Controls } from '../input/controls.js';
 import { FrameLoop } from '../loop.js';
@@ -25,8 +27,11 @@ import { FIRST_TO, SetTally, matchStats as statsOf } from './duo-session.js';
 
 const STATE_EVERY_FRAMES = 6; // ~10 board updates per second, well inside the rate limit
 const MIN_STATE_GAP = 3;
-const IN_MATCH_MESSAGES = new Set(['state', 'garbage', 'game_over', 'pause', 'unpause']);
-const MAX_GARBAGE_PER_MESSAGE = 10;
+const IN_MATCH_MESSAGES = new Set(['state', 'inputs', 'game_over', 'pause', 'unpause']);
+/** Input entries per `inputs` message (each is a few bytes; messages stay far below 4 KiB). */
+const MAX_INPUTS_PER_MESSAGE = 200;
+/** Frames of play after which `inputs` go out even without a new entry, so gravity counts too. */
+const INPUTS_EVERY_FRAMES = 30;
 /** Quick match has no pause: a tab hidden this long counts as away and concedes (PROTOCOL.md). */
 const AWAY_FORFEIT_MS = 10000;
 /** A private room pauses both sides once a tab has been hidden this long. */
@@ -113,17 +118,22 @@ export function mountDuo(root, app) {
     stopMatch();
     phase = 'playing';
     const { seed, startLevel, ruleset } = info;
+    // The version the server issued the match under (match_start / resumed `rules`).
+    const version = info.rules ?? RULES_VERSION;
     const rules = RULESETS[ruleset];
     const settings = loadSettings();
     const handling = ruleset === 'modern' ? settings.handling : undefined;
-    const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel, handling });
-    const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel, handling });
+    const game = restoredLog ? replay(restoredLog) : new Game({ ruleset, seed, startLevel, handling, version });
+    const recorder = restoredLog ? InputRecorder.fromLog(restoredLog) : new InputRecorder({ ruleset, seed, startLevel, handling, version });
     const me = new BoardPanel({ ruleset, label: 'Your board', name: myName || 'You', meter: true });
     const them = new BoardPanel({ ruleset, label: 'Opponent board', name: info.opponent, compact: true, meter: true });
     const m = {
       game, recorder, me, them, rules, gameId: info.gameId, number: info.match, seat: info.seat,
-      frozen: new Set(), ended: false, reported: false, submitted: false, lastSent: '', opponentState: null,
+      frozen: new Set(), ended: false, reported: false, lastSent: '', opponentState: null,
       sentGarbage: 0, receivedGarbage: 0, lastSentFrame: 0, quick, maxCombo: 0,
+      // What the server has of our log: a resumed seat continues from the server's counts.
+      sent: { inputs: info.replayed?.[0] ?? 0, garbage: info.replayed?.[1] ?? 0, frame: -1, first: !restoredLog },
+      handling: version >= 2 ? handling : undefined,
     };
     m.sound = new Sound(settings);
     m.controls = new Controls({
@@ -200,11 +210,9 @@ export function mountDuo(root, app) {
         if (text) m.me.announce(text);
         m.maxCombo = Math.max(m.maxCombo, e.combo);
       } else if (e.type === 'attack') {
+        // Shown at once; the server sends the same lines once it has replayed this lock.
         m.sentGarbage += e.lines;
         m.me.flashSent(e.lines);
-        for (let left = e.lines; left > 0; left -= MAX_GARBAGE_PER_MESSAGE) {
-          connection.send({ type: 'garbage', lines: Math.min(left, MAX_GARBAGE_PER_MESSAGE) });
-        }
       } else if (e.type === 'lock') {
         locked = true;
       }
@@ -218,6 +226,7 @@ export function mountDuo(root, app) {
       m.reported = true;
       m.loop.stop();
       m.controls.releaseAll();
+      sendInputs(m, true);
       connection.send({ type: 'game_over', score: game.score, lines: game.lines, level: game.level });
       const classicWait = !m.rules.garbage && m.opponentOut === undefined;
       m.me.showOverlay(h('h2', { text: 'Topped out' }), h('p', {
@@ -227,7 +236,30 @@ export function mountDuo(root, app) {
     }
   }
 
+  /**
+   * Sends the log entries the server has not seen (`inputs`), in chunks that stay far below the
+   * message size bound. Without new entries, only every INPUTS_EVERY_FRAMES frames (or `force`).
+   */
+  function sendInputs(m, force = false) {
+    const { inputs, garbage } = m.recorder;
+    for (;;) {
+      const end = Math.min(inputs.length, m.sent.inputs + MAX_INPUTS_PER_MESSAGE);
+      const frame = end < inputs.length ? inputs[end][0] : m.game.frame;
+      let gEnd = m.sent.garbage;
+      while (gEnd < garbage.length && garbage[gEnd][0] <= frame) gEnd++;
+      const fresh = end > m.sent.inputs || gEnd > m.sent.garbage;
+      if (!fresh && frame === m.sent.frame) return;
+      if (!fresh && !force && frame - m.sent.frame < INPUTS_EVERY_FRAMES) return;
+      const msg = { type: 'inputs', frame, inputs: inputs.slice(m.sent.inputs, end), garbage: garbage.slice(m.sent.garbage, gEnd) };
+      if (m.sent.first && m.handling) msg.handling = m.handling;
+      connection.sendIfOpen(msg);
+      m.sent = { inputs: end, garbage: gEnd, frame, first: false };
+      if (end === inputs.length) return;
+    }
+  }
+
   function sendState(m, force) {
+    sendInputs(m, force);
     m.lastSentFrame = m.game.frame;
     const msg = stateMessage(m.game);
     const json = JSON.stringify(msg);
@@ -257,18 +289,23 @@ export function mountDuo(root, app) {
     m.me.renderGame(m.game);
     const title = msg.you === 'won' ? 'You win!' : msg.you === 'lost' ? 'You lose' : 'Match over';
     const reasonText = endReason(msg.reason, msg.you);
-    m.saveStatus = h('p', { class: 'muted', role: 'status', 'data-save': 'pending', text: 'Saving your score…' });
+    // The result is the server's: its replays of both players' inputs.
+    const seat = m.seat ?? 0;
+    const scores = msg.scores || [m.game.score, 0];
+    const sent = msg.garbageSent || [m.sentGarbage, 0];
+    m.saveStatus = h('p', { class: 'muted', role: 'status', 'data-save': 'done', text: 'The server recorded both scores on the duo board.' });
+    const result = h('div', { 'data-server-result': JSON.stringify({ winner: msg.winner, scores, garbageSent: sent }) },
+      `Score ${scores[seat]} · opponent ${scores[1 - seat]}${m.rules.garbage ? ` · sent ${sent[seat]} lines` : ''}`);
     m.rematchStatus = h('p', { class: 'muted', role: 'status' });
     const rematch = h('button', { type: 'button', class: 'btn primary', id: 'rematch', 'aria-label': 'Ask for a rematch',
       onclick: () => { connection.send({ type: 'rematch' }); rematch.disabled = true; setText(m.rematchStatus, 'Waiting for your opponent…'); } }, 'Rematch');
     const canRematch = msg.reason === 'topped_out' || msg.reason === 'score';
     m.me.showOverlay(h('h2', { 'data-result': msg.you, text: title }), h('p', { text: reasonText }),
-      h('div', { text: `Score ${m.game.score} · Lines ${m.game.lines}` }), matchStats(m), setScore(msg), m.saveStatus,
+      result, h('div', { text: `Lines ${m.game.lines}` }), matchStats(m), setScore(msg), m.saveStatus,
       canRematch ? rematch : null, m.rematchStatus,
       h('button', { type: 'button', class: 'btn', 'aria-label': 'Leave the room', onclick: leave }, 'Leave'));
     phase = 'ended';
     clearSavedLog();
-    submitDuoScore(m);
   }
 
   /** Post-match numbers: lines sent, pieces per second, attack per minute, best combo. */
@@ -288,28 +325,6 @@ export function mountDuo(root, app) {
       ? `${won ? 'You win the set' : 'Your opponent wins the set'} ${mine}-${theirs}`
       : `Set ${mine}-${theirs} (first to ${FIRST_TO})`;
     return h('p', { class: 'set-score', 'data-set': `${mine}-${theirs}`, text });
-  }
-
-  async function submitDuoScore(m) {
-    if (m.submitted || !m.gameId || !myName) {
-      setText(m.saveStatus, '');
-      return;
-    }
-    m.submitted = true;
-    const g = m.game;
-    let inputLog = JSON.stringify(m.recorder.toLog(g.frame));
-    if (inputLog.length > config.limits.maxInputLogChars) inputLog = null;
-    try {
-      const res = await api.submitScore({
-        gameId: m.gameId, name: myName, score: g.score, lines: g.lines, level: g.level, pieces: g.pieces,
-        durationMs: Math.round((g.frame * 1000) / 60), inputLog,
-      });
-      m.saveStatus.dataset.save = 'done';
-      setText(m.saveStatus, `Score saved on the duo board${res.rank ? ` (your best ranks #${res.rank})` : ''}.`);
-    } catch (err) {
-      m.saveStatus.dataset.save = 'failed';
-      setText(m.saveStatus, `Score not saved: ${err.message}`);
-    }
   }
 
   function stopMatch() {
@@ -505,6 +520,7 @@ export function mountDuo(root, app) {
     awayTimer = setTimeout(() => {
       if (match !== m || m.ended || !document.hidden) return;
       m.reported = true;
+      sendInputs(m, true);
       connection.send({ type: 'game_over', score: m.game.score, lines: m.game.lines, level: m.game.level });
     }, AWAY_FORFEIT_MS);
   };
@@ -525,6 +541,7 @@ export function mountDuo(root, app) {
     me: match ? { ...debugGame(match.game), frozen: [...match.frozen] } : null,
     opponent: match?.opponentState ? { ...match.opponentState } : null,
     sentGarbage: match?.sentGarbage ?? 0, receivedGarbage: match?.receivedGarbage ?? 0,
+    log: match ? match.recorder.toLog(match.game.frame) : null,
   }));
 
   showLobby();

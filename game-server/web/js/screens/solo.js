@@ -3,7 +3,7 @@
 
 import { h, setText, replaceChildren } from '../dom.js';
 import { Game } from '../engine/game.js';
-import { RULESETS } from '../engine/rules.js';
+import { RULESETS, RULES_VERSION } from '../engine/rules.js';
 import { InputRecorder } from '../engine/replay.js';
 import { Controls } from '../input/controls.js';
 import { FrameLoop } from '../loop.js';
@@ -89,7 +89,11 @@ export function mountSolo(root, app) {
     }
   }
 
-  /** `ticket` is the server's game ({gameId, seed, ruleset, startLevel}) or null when offline. */
+  /**
+   * `ticket` is the server's game ({gameId, seed, ruleset, startLevel, rules}) or null when offline.
+   * The game is played under the rules version the server issued it with (`rules`), because that
+   * is the version the server replays it under.
+   */
   function startGame(ticket) {
     stopSession();
     const offline = !ticket;
@@ -99,8 +103,9 @@ export function mountSolo(root, app) {
     const startLevel = offline ? (mode === 'marathon' ? lastLevel : config.startLevelMin) : ticket.startLevel;
     const settings = loadSettings();
     const handling = ruleset === 'modern' ? settings.handling : undefined;
-    const game = new Game({ ruleset, seed, startLevel, handling, mode });
-    const recorder = new InputRecorder({ ruleset, seed, startLevel, handling, mode });
+    const version = offline ? RULES_VERSION : ticket.rules ?? RULES_VERSION;
+    const game = new Game({ ruleset, seed, startLevel, handling, mode, version });
+    const recorder = new InputRecorder({ ruleset, seed, startLevel, handling, mode, version });
     const panel = new BoardPanel({ ruleset, label: 'Your board', clock: true });
     const s = { game, recorder, panel, ticket, mode, paused: false, submitted: false, endReason: '', faults: 0 };
     // Instant restart (R): a new game of the same mode, no menu in between.
