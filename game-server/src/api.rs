@@ -11,9 +11,10 @@ use crate::plausibility::{self, Report};
 use crate::scoreboard::{Submission, SubmitError, tables_json};
 use crate::verify::pool::PoolError;
 use crate::verify::{self, Rejection};
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -189,10 +190,21 @@ struct ScoreBody {
 /// `POST /api/scores`: verifies, checks and durably stores a score, then answers.
 pub async fn submit(
     State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match submit_inner(&app, &headers, body).await {
+    let client = crate::ws::client_of(&app, peer.as_ref().map(|e| &e.0), &headers);
+    let outcome = if app.clients.submit(client) {
+        submit_inner(&app, &headers, body).await
+    } else {
+        Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "client_submit_limit",
+            "too many scores from your address this minute; try again soon",
+        ))
+    };
+    match outcome {
         Ok(r) => r,
         Err(e) => {
             app.metrics.scores_rejected.get_or_create(&[("reason", e.code)]).inc();

@@ -6,6 +6,7 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -68,8 +69,9 @@ impl HttpServer {
                 }
                 // axum's `Listener::accept` retries on errors and sleeps a second when out of file
                 // descriptors, instead of spinning.
-                (tcp, _peer) = axum::serve::Listener::accept(&mut listener) => tcp,
+                (tcp, peer) = axum::serve::Listener::accept(&mut listener) => (tcp, peer),
             };
+            let (tcp, peer) = tcp;
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 self.metrics.error("http_connection_limit");
                 if !full {
@@ -85,7 +87,7 @@ impl HttpServer {
             full = false;
             // Game messages are small and latency-bound; Nagle's algorithm would hold them back.
             let _ = tcp.set_nodelay(true);
-            let service = TowerToHyperService::new(self.router.clone());
+            let service = TowerToHyperService::new(WithPeer { router: self.router.clone(), peer });
             let conn = builder.serve_connection(TokioIo::new(tcp), service).with_upgrades();
             conns.spawn(drive(conn, closing_rx.clone(), permit));
         }
@@ -96,7 +98,30 @@ impl HttpServer {
 }
 
 /// One HTTP connection as hyper serves it.
-type Connection = http1::UpgradeableConnection<TokioIo<TcpStream>, TowerToHyperService<Router>>;
+type Connection = http1::UpgradeableConnection<TokioIo<TcpStream>, TowerToHyperService<WithPeer>>;
+
+/// The router, with the connection's peer address put into every request's extensions as
+/// axum's `ConnectInfo` (per-client limits need it; see `clients.rs`).
+#[derive(Clone)]
+pub(crate) struct WithPeer {
+    router: Router,
+    peer: SocketAddr,
+}
+
+impl tower::Service<axum::extract::Request<hyper::body::Incoming>> for WithPeer {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = <Router as tower::Service<axum::extract::Request<hyper::body::Incoming>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        tower::Service::<axum::extract::Request<hyper::body::Incoming>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut request: axum::extract::Request<hyper::body::Incoming>) -> Self::Future {
+        request.extensions_mut().insert(axum::extract::ConnectInfo(self.peer));
+        self.router.call(request)
+    }
+}
 
 /// Runs one connection until it ends or is upgraded (the WebSocket then lives on in its own task and
 /// `permit` is released); when `closing` turns true, finishes the request in flight and closes.

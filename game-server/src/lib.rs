@@ -16,6 +16,8 @@
 //! - [`rules`]: the Rust port of the web client's rules engine, to replay submitted games.
 //! - [`verify`]: replays a submitted game and checks its totals (reason codes); `verify/pool.rs`:
 //!   the bounded replay threads.
+//! - [`clients`]: per-client limits (connections, rooms, submits) and the client address behind
+//!   trusted proxies.
 //! - [`settings`]: this server's `TETRIS_*` settings beyond `tetris_config` (rules version, replay
 //!   threads, trusted proxies, per-client limits).
 //! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
@@ -33,6 +35,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod clients;
 pub mod drain;
 pub mod error;
 pub mod games;
@@ -116,6 +119,8 @@ pub struct Shared {
     pub settings: settings::Settings,
     /// Threads that replay submitted games.
     pub replays: verify::pool::ReplayPool,
+    /// Per-client counts and limits (connections, rooms, submits).
+    pub clients: Arc<clients::ClientLimits>,
 }
 
 impl std::ops::Deref for AppState {
@@ -202,6 +207,7 @@ impl AppState {
             config_json,
             version_json,
             submit_permits: Arc::new(tokio::sync::Semaphore::new(api::MAX_SUBMITS_IN_FLIGHT)),
+            clients: clients::ClientLimits::new(&settings),
             replays: verify::pool::ReplayPool::new(
                 settings.replay_threads,
                 settings.replay_threads * verify::pool::QUEUE_PER_THREAD,

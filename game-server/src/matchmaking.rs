@@ -11,16 +11,17 @@ use crate::protocol::Refusal;
 use crate::rooms::{Room, Seat};
 use std::sync::Arc;
 
-/// Pairs `conn` with the oldest waiting player, or queues it. Returns its room and seat.
+/// Pairs `conn` with the oldest waiting player, or queues it with `seat` (its name and room slot).
+/// Returns its room and seat.
 pub fn quick_match(
     hub: &Arc<Hub>,
     conn: &Arc<Conn>,
-    name: String,
+    seat: Seat,
     start_level: u8,
 ) -> Result<(Arc<Room>, u8), Refusal> {
     // Bounded: each failed attempt removed one room from the queue.
     while let Some(room) = hub.pop_quick() {
-        match room.join(hub, conn, name.clone()) {
+        match room.join(hub, conn, seat.name.clone()) {
             Ok(seat) => return Ok((room, seat)),
             // The waiting player left or was paired between the pop and the join: try the next one.
             Err(r) if r.code == "room_full" || r.code == "room_not_found" => continue,
@@ -30,6 +31,6 @@ pub fn quick_match(
             }
         }
     }
-    let room = hub.create_room(Seat::new(name, conn.clone()), start_level, true)?;
+    let room = hub.create_room(seat, start_level, true)?;
     Ok((room, 0))
 }

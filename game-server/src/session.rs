@@ -1,6 +1,7 @@
 //! One connection's protocol state machine: the hello handshake, then every client message mapped
 //! to a hub or room operation. Owned by the connection's receive task, so it needs no lock.
 
+use crate::clients::ClientLimits;
 use crate::hub::{Hub, normalize_code};
 use crate::matchmaking::quick_match;
 use crate::names::validate_name;
@@ -16,12 +17,32 @@ pub struct Session {
     conn: Arc<Conn>,
     greeted: bool,
     seat: Option<(Arc<Room>, u8)>,
+    /// The client's address and the per-client limits (rooms it may open).
+    client: Option<(std::net::IpAddr, Arc<ClientLimits>)>,
 }
 
 impl Session {
     /// A session for a freshly opened connection.
     pub fn new(hub: Arc<Hub>, conn: Arc<Conn>) -> Self {
-        Session { hub, conn, greeted: false, seat: None }
+        Session { hub, conn, greeted: false, seat: None, client: None }
+    }
+
+    /// Counts the rooms this session opens against `ip`'s `TETRIS_MAX_ROOMS_PER_CLIENT`.
+    pub fn with_client(mut self, ip: std::net::IpAddr, limits: Arc<ClientLimits>) -> Self {
+        self.client = Some((ip, limits));
+        self
+    }
+
+    /// The seat for a room this session opens, holding one of its client's room slots.
+    fn opening_seat(&self, name: String) -> Result<Seat, Refusal> {
+        let slot = match &self.client {
+            Some((ip, limits)) => Some(limits.room(*ip).ok_or(Refusal::new(
+                "client_room_limit",
+                "your address has as many rooms open as it may; leave one first",
+            ))?),
+            None => None,
+        };
+        Ok(Seat::new(name, self.conn.clone()).with_slot(slot))
     }
 
     /// Carries out `msg` (parsed from `raw`), or says why not.
@@ -49,7 +70,7 @@ impl Session {
             }
             ClientMsg::CreateRoom { name, start_level } => {
                 let name = self.may_open_room(&name, Some(start_level))?;
-                let room = self.hub.create_room(Seat::new(name, self.conn.clone()), start_level, false)?;
+                let room = self.hub.create_room(self.opening_seat(name)?, start_level, false)?;
                 self.seat = Some((room, 0));
                 Ok(())
             }
@@ -68,7 +89,8 @@ impl Session {
             }
             ClientMsg::QuickMatch { name, start_level } => {
                 let name = self.may_open_room(&name, Some(start_level))?;
-                self.seat = Some(quick_match(&self.hub, &self.conn, name, start_level)?);
+                let seat = self.opening_seat(name)?;
+                self.seat = Some(quick_match(&self.hub, &self.conn, seat, start_level)?);
                 Ok(())
             }
             ClientMsg::LeaveRoom {} => {

@@ -15,11 +15,13 @@ pub mod vars {
     pub const REPLAY_THREADS: &str = "TETRIS_REPLAY_THREADS";
     /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (default: none).
     pub const TRUSTED_PROXIES: &str = "TETRIS_TRUSTED_PROXIES";
-    /// Open WebSocket connections per client address (default 8; 0: no limit).
+    /// Open WebSocket connections per client address (default 0: no limit; the operator sets one).
+    /// Per-client limits are off by default because without `TETRIS_TRUSTED_PROXIES` a server
+    /// behind a proxy sees every player at the proxy's address.
     pub const MAX_CONNECTIONS_PER_CLIENT: &str = "TETRIS_MAX_CONNECTIONS_PER_CLIENT";
-    /// Duo rooms a client address may have open at once (default 2; 0: no limit).
+    /// Duo rooms a client address may have open at once (default 0: no limit).
     pub const MAX_ROOMS_PER_CLIENT: &str = "TETRIS_MAX_ROOMS_PER_CLIENT";
-    /// Score submissions per client address per minute (default 30; 0: no limit).
+    /// Score submissions per client address per minute (default 0: no limit).
     pub const SUBMITS_PER_MINUTE_PER_CLIENT: &str = "TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT";
     /// Every name above.
     pub const ALL: [&str; 6] = [
@@ -94,9 +96,9 @@ impl Default for Settings {
             rules_version: RULES_VERSION,
             replay_threads: crate::verify::pool::ReplayPool::default_threads(),
             trusted_proxies: Vec::new(),
-            max_connections_per_client: 8,
-            max_rooms_per_client: 2,
-            submits_per_minute_per_client: 30,
+            max_connections_per_client: 0,
+            max_rooms_per_client: 0,
+            submits_per_minute_per_client: 0,
         }
     }
 }

@@ -8,8 +8,9 @@ use crate::hub::Admission;
 use crate::outbox::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, CLOSE_TOO_BIG, CloseReason, Conn};
 use crate::protocol::{MAX_MESSAGE_BYTES, ServerMsg, parse};
 use crate::session::Session;
-use axum::extract::State;
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::{IntoResponse, Response};
@@ -35,8 +36,24 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// cheap (tungstenite's default is 128 KiB, zero-filled on first read).
 const READ_BUFFER_BYTES: usize = 512;
 
-/// `GET /ws`: checks the origin and the connection limit, then upgrades.
-pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+/// The client address of a request: the peer, or behind a trusted proxy its `X-Forwarded-For`
+/// (see `clients.rs`). Without connection info (a `oneshot` test) it is the loopback address.
+pub fn client_of(
+    app: &AppState,
+    peer: Option<&ConnectInfo<std::net::SocketAddr>>,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let peer = peer.map_or(std::net::IpAddr::from([127, 0, 0, 1]), |p| p.0.ip());
+    crate::clients::client_ip(peer, headers, &app.clients.trusted)
+}
+
+/// `GET /ws`: checks the origin, the connection limits (all clients, this client), then upgrades.
+pub async fn upgrade(
+    State(app): State<AppState>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !origin_allowed(&headers, &app.config.allowed_origins) {
         app.metrics.error("origin_not_allowed");
         return ApiError::new(
@@ -46,6 +63,16 @@ pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSoc
         )
         .into_response();
     }
+    let client = client_of(&app, peer.as_ref().map(|e| &e.0), &headers);
+    let Some(client_slot) = app.clients.connection(client) else {
+        app.metrics.error("client_connection_limit");
+        return ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "client_connection_limit",
+            "too many game sockets are open from your address",
+        )
+        .into_response();
+    };
     let Some(admission) = app.hub.admit() else {
         app.metrics.error("server_full");
         return ApiError::new(
@@ -65,7 +92,7 @@ pub async fn upgrade(State(app): State<AppState>, headers: HeaderMap, ws: WebSoc
         // future of an async fn keeps a copy of an argument moved into an awaited call beside that
         // call's own. Both are measured in BENCHMARKS.md ("Memory per open WebSocket").
         .on_upgrade(move |socket| async move {
-            tokio::spawn(serve_socket(app, Box::new(socket), admission));
+            tokio::spawn(serve_socket(app, Box::new(socket), admission, (client, client_slot)));
         })
 }
 
@@ -82,13 +109,19 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
 }
 
-async fn serve_socket(app: AppState, socket: Box<WebSocket>, admission: Admission) {
+async fn serve_socket(
+    app: AppState,
+    socket: Box<WebSocket>,
+    admission: Admission,
+    (client, slot): (std::net::IpAddr, crate::clients::Slot),
+) {
     let hub = app.hub.clone();
     let conn = Arc::new(Conn::new(hub.next_id()));
     hub.register(conn.clone());
-    let mut session = Session::new(hub, conn.clone());
+    let mut session = Session::new(hub, conn.clone()).with_client(client, app.clients.clone());
     run_socket(socket, &mut session, &conn, &app).await;
     drop(admission);
+    drop(slot);
 }
 
 /// Most messages written before one flush, and before the loop looks at the read side again.

@@ -204,8 +204,9 @@ impl Room {
             timer.abort();
         }
         let mut tokens = Vec::with_capacity(2);
-        for (s, reason) in g.seats.iter().zip(reasons) {
+        for (s, reason) in g.seats.iter_mut().zip(reasons) {
             if let Some(s) = s {
+                s.slot = None;
                 s.send(&text(ServerMsg::RoomClosed { reason }));
                 tokens.push(s.token.clone());
             }
@@ -272,7 +273,7 @@ mod tests {
     async fn a_quick_match_wait_ends_after_the_waiting_timeout_and_leaves_the_queue() {
         let hub = hub();
         let ada = Arc::new(Conn::new(1));
-        let (_room, seat) = quick_match(&hub, &ada, "ada".into(), 0).expect("queued");
+        let (_room, seat) = quick_match(&hub, &ada, Seat::new("ada".into(), ada.clone()), 0).expect("queued");
         assert_eq!(seat, 0);
         past_the_waiting_timeout().await;
         assert_closed_with(&hub, &ada, "waiting_timeout");

@@ -65,6 +65,8 @@ pub struct Seat {
     /// Bumped on every disconnect and resume, so a stale grace timer does nothing.
     away_gen: u64,
     wants_rematch: bool,
+    /// The creator's per-client room slot, given back when the room closes.
+    slot: Option<crate::clients::Slot>,
 }
 
 impl Seat {
@@ -78,7 +80,14 @@ impl Seat {
             game_id: None,
             away_gen: 0,
             wants_rematch: false,
+            slot: None,
         }
+    }
+
+    /// This seat holds `slot` (a room its client opened) until the room closes.
+    pub fn with_slot(mut self, slot: Option<crate::clients::Slot>) -> Self {
+        self.slot = slot;
+        self
     }
 
     fn send(&self, text: &Utf8Bytes) {

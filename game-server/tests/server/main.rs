@@ -2,6 +2,7 @@
 //! area; `process` runs the built binary and sends it real signals.
 
 mod bad_input;
+mod clients;
 mod differential;
 mod hardening;
 mod pages;
