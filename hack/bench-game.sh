@@ -90,16 +90,34 @@ run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --pairs 700 --rate 50 --seconds
 FIG[relay_mps]=$(pick relay_msgs_per_s); FIG[relay_hi_p50]=$(pick relay_latency_ms_p50); FIG[relay_hi_p99]=$(pick relay_latency_ms_p99); CMD[relay_hi]=$LAST_CMD
 FIG[relay_us]=$(pick relay_server_cpu_us_per_msg); FIG[relay_hi_cpu]=$(pick relay_server_cpu_ms); FIG[relay_hi_wait]=$(pick relay_server_runqueue_wait_ms)
 
-# 4. Score submits: 20,000 from 50 concurrent keep-alive connections (the original's 395/s at 123 ms
-#    means about 49 in flight), then 20,000 from 128.
+# 4. Score submits of real games, each replayed by the server before it is stored: 20,000 from 50
+#    concurrent keep-alive connections (the original's 395/s at 123 ms means about 49 in flight),
+#    then 20,000 from 128.
 run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 50 --count 20000 --pid $SERVER_PID"
 FIG[submit_rps]=$(pick submits_per_s); FIG[submit_p50_ms]=$(pick submit_latency_ms_p50); FIG[submit_p99_ms]=$(pick submit_latency_ms_p99); CMD[submit50]=$LAST_CMD
-FIG[submit_us]=$(pick submit_server_cpu_us_per_submit)
+FIG[submit_us]=$(pick submit_server_cpu_us_per_submit); FIG[submit_frames]=$(pick submit_frames_per_game)
 run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 128 --count 20000"
 FIG[submit128_rps]=$(pick submits_per_s); FIG[submit128_p50]=$(pick submit_latency_ms_p50); FIG[submit128_p99]=$(pick submit_latency_ms_p99); CMD[submit128]=$LAST_CMD
+
+# 5. Duo relay latency during a submit flood: 100 pairs as in 3a while 128 connections submit real
+#    games as fast as the server verifies them (the flood starts when its games are played).
+FLOOD_CMD="$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 128 --count 60000"
+log "$FLOOD_CMD (in the background)"
+eval "$FLOOD_CMD" > "$WORK/flood" 2>&1 &
+FLOOD_PID=$!
+for _ in $(seq 1 1200); do grep -q submit_frames_per_game "$WORK/flood" && break; sleep 0.05; done
+run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --pairs 100 --rate 50 --seconds 10"
+FIG[flood_p50]=$(pick relay_latency_ms_p50); FIG[flood_p99]=$(pick relay_latency_ms_p99); CMD[flood_relay]=$LAST_CMD
+wait "$FLOOD_PID"
+cat "$WORK/flood" >&2
+FIG[flood_rps]=$(awk '$1 == "submits_per_s" { print $2 }' "$WORK/flood"); CMD[flood]=$FLOOD_CMD
 stop_server
 
-# 5. 10,000 open WebSockets, on a fresh server (so memory freed by the earlier runs does not hide
+# 6. The rules engine alone: replay cost per 1,000 frames over the shared vectors (in-process).
+run "$LOADGEN replay --vectors game-server/web/test/vectors --rounds 200"
+FIG[replay_us]=$(pick replay_us_per_1000_frames); CMD[replay]=$LAST_CMD
+
+# 7. 10,000 open WebSockets, on a fresh server (so memory freed by the earlier runs does not hide
 #    the cost).
 start_server sockets.db
 run "$NICE $LOADGEN sockets --addr 127.0.0.1:$PORT --pid $SERVER_PID --count 10000"
@@ -128,20 +146,24 @@ MACHINE="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' 
   echo "| GET / p50 latency | 44 ms | ${FIG[get_p50_ms]} ms | $(ratio 44 "${FIG[get_p50_ms]}") |"
   echo "| Duo relay throughput (700 pairs) | ~3,300 msgs/s | ${FIG[relay_mps]} msgs/s (p50 ${FIG[relay_hi_p50]} ms, p99 ${FIG[relay_hi_p99]} ms) | $(ratio "${FIG[relay_mps]}" 3300) |"
   echo "| Duo relay p99 latency (100 pairs, ${FIG[relay_lo_mps]} msgs/s) | 57 ms | ${FIG[relay_lo_p99]} ms (p50 ${FIG[relay_lo_p50]} ms) | $(ratio 57 "${FIG[relay_lo_p99]}") |"
-  echo "| Score submits (50 in flight) | 395 /s | ${FIG[submit_rps]} /s | $(ratio "${FIG[submit_rps]}" 395) |"
+  echo "| Score submits, each replayed (50 in flight) | 395 /s | ${FIG[submit_rps]} /s | $(ratio "${FIG[submit_rps]}" 395) |"
   echo "| Score submit p50 latency (50 in flight) | 123 ms | ${FIG[submit_p50_ms]} ms (p99 ${FIG[submit_p99_ms]} ms) | $(ratio 123 "${FIG[submit_p50_ms]}") |"
   echo "| Score submits (128 in flight) | 395 /s | ${FIG[submit128_rps]} /s (p50 ${FIG[submit128_p50]} ms, p99 ${FIG[submit128_p99]} ms) | $(ratio "${FIG[submit128_rps]}" 395) |"
   echo "| Server CPU per relayed message (700-pair run) | n/a | ${FIG[relay_us]} us (ran ${FIG[relay_hi_cpu]} ms, waited ${FIG[relay_hi_wait]} ms for a core) | |"
-  echo "| Server CPU per score submit (50 in flight) | n/a | ${FIG[submit_us]} us | |"
+  echo "| Server CPU per verified score submit (50 in flight, ${FIG[submit_frames]}-frame games) | n/a | ${FIG[submit_us]} us | |"
+  echo "| Replay cost of the rules engine (shared vectors) | n/a | ${FIG[replay_us]} us per 1,000 frames | |"
+  echo "| Duo relay latency during a submit flood (100 pairs; ${FIG[flood_rps]} submits/s) | n/a | p50 ${FIG[flood_p50]} ms, p99 ${FIG[flood_p99]} ms (quiet: p50 ${FIG[relay_lo_p50]} ms, p99 ${FIG[relay_lo_p99]} ms) | |"
   echo "| Memory per open WebSocket | ~40 KB | ${FIG[ws_kb]} KB (RSS ${FIG[ws_rss0_mb]} MB -> ${FIG[ws_rss_mb]} MB at 10,000) | $(ratio 40 "${FIG[ws_kb]}") |"
   echo
   echo "Commands (as run by the script; \`\$WORK\` is a temporary directory):"
   echo
   echo '```'
-  for k in startup_ms get_rps relay_lo relay_hi submit50 submit128 ws_kb; do echo "${CMD[$k]//$WORK/\$WORK}"; done
+  for k in startup_ms get_rps relay_lo relay_hi submit50 submit128 flood flood_relay replay ws_kb; do echo "${CMD[$k]//$WORK/\$WORK}"; done
   echo '```'
   echo
   echo "Notes:"
+  echo "- Every submit is a real game for its ticket (played by \`game-server/tests/server/player.rs\`, ${FIG[submit_frames]}"
+  echo "  frames on average), replayed by the server on its replay threads before it is stored."
   echo "- Every score acknowledged in the submit runs was committed with \`synchronous=FULL\` (one fsync"
   echo "  per group commit) before its \`201\`."
   echo "- Idle RSS counts the binary's and libc's clean file-backed pages (shared, reclaimable); the"

@@ -4,7 +4,11 @@
 //! Subcommands:
 //! - `startup`: spawns the server binary, measures the time from spawn to `/readyz` 200, idle RSS.
 //! - `relay`: duo pairs exchanging `state` messages; relayed messages/s and latency percentiles.
-//! - `submit`: concurrent `POST /api/scores` on keep-alive connections; submits/s and latency.
+//! - `submit`: concurrent `POST /api/scores` of real games (played by `tests/server/player.rs`,
+//!   each verified by replay on the server) on keep-alive connections; submits/s, latency, and the
+//!   server's CPU per verified submit.
+//! - `replay`: the rules engine alone, in this process: replays the shared vectors and reports the
+//!   cost per 1,000 frames.
 //! - `sockets`: opens N WebSockets (hello each) and reports the server's RSS before and after.
 
 use clap::{Parser, Subcommand};
@@ -16,6 +20,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+
+/// The test player: real games for issued tickets (shared with the integration tests).
+#[path = "../tests/server/player.rs"]
+#[allow(dead_code)]
+mod player;
 
 #[derive(Parser)]
 struct Cli {
@@ -62,6 +71,18 @@ enum Cmd {
         /// Server pid: report its CPU time and run-queue wait during the run (from schedstat).
         #[arg(long)]
         pid: Option<u32>,
+        /// Frames each piece waits before its hard drop (longer games; the server must run modern).
+        #[arg(long, default_value_t = 0)]
+        pace: u32,
+    },
+    /// Replay cost of the rules engine, in this process.
+    Replay {
+        /// Directory of the shared vectors (`game-server/web/test/vectors`).
+        #[arg(long)]
+        vectors: String,
+        /// Replays of each vector.
+        #[arg(long, default_value_t = 200)]
+        rounds: u32,
     },
     /// Many open WebSockets.
     Sockets {
@@ -83,7 +104,10 @@ async fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
         Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
-        Cmd::Submit { addr, concurrency, count, pid } => submit(addr, concurrency, count, pid).await,
+        Cmd::Submit { addr, concurrency, count, pid, pace } => {
+            submit(addr, concurrency, count, pid, pace).await
+        }
+        Cmd::Replay { vectors, rounds } => replay_cost(&vectors, rounds),
         Cmd::Sockets { addr, pid, count } => sockets(addr, pid, count).await,
     }
 }
@@ -384,32 +408,44 @@ async fn relay(
     Ok(())
 }
 
-async fn submit(addr: SocketAddr, concurrency: usize, count: usize, pid: Option<u32>) -> anyhow::Result<()> {
+async fn submit(
+    addr: SocketAddr,
+    concurrency: usize,
+    count: usize,
+    pid: Option<u32>,
+    pace: u32,
+) -> anyhow::Result<()> {
     anyhow::ensure!(count <= 200_000 && concurrency <= 1024, "bounded: count <= 200000, concurrency <= 1024");
-    // Issue the games first (not measured).
+    // Issue the games and play them first (not measured).
     let mut http = Http::connect(addr).await?;
+    let issued = Instant::now();
     let mut games = Vec::with_capacity(count);
-    for _ in 0..count {
+    let (mut frames, mut longest) = (0u64, 0u32);
+    for i in 0..count {
         let (status, body) = http.request("POST", "/api/games", r#"{"mode":"solo","startLevel":0}"#).await?;
         anyhow::ensure!(status == 201, "issue failed: {status} {body}");
         let id = body.split(r#""gameId":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
-        games.push(id.to_owned());
+        let (log, game) = player::play_paced(id, i as u32, pace);
+        frames += u64::from(game.frame);
+        longest = longest.max(game.frame);
+        games.push(player::submission(id, &format!("bench{}", i % 997), &log, &game).to_string());
     }
+    // A game may not be submitted before it could have been played (the server's clock rule).
+    let playable =
+        Duration::from_millis(u64::from(longest) * 1000 / 60).saturating_sub(Duration::from_secs(4));
+    tokio::time::sleep(playable.saturating_sub(issued.elapsed())).await;
+    println!("submit_frames_per_game {:.0}", frames as f64 / count.max(1) as f64);
     let queue = Arc::new(std::sync::Mutex::new(games));
     let sched_before = pid.map(schedstat).transpose()?;
     let started = Instant::now();
     let mut workers = Vec::new();
-    for w in 0..concurrency {
+    for _ in 0..concurrency {
         let queue = queue.clone();
         workers.push(tokio::spawn(async move {
             let mut http = Http::connect(addr).await?;
             let mut lat = Vec::new();
             loop {
-                let Some(game) = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop() else { break };
-                let body = format!(
-                    r#"{{"gameId":"{game}","name":"bench{w}","score":{},"lines":0,"level":0,"pieces":10,"durationMs":1000}}"#,
-                    (lat.len() * 7 + w) % 400
-                );
+                let Some(body) = queue.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.pop() else { break };
                 let t = Instant::now();
                 let (status, resp) = http.request("POST", "/api/scores", &body).await?;
                 anyhow::ensure!(status == 201, "submit failed: {status} {resp}");
@@ -438,6 +474,31 @@ async fn submit(addr: SocketAddr, concurrency: usize, count: usize, pid: Option<
     println!("submits_per_s {:.0}", lat.len() as f64 / elapsed.as_secs_f64());
     println!("submit_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
     println!("submit_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
+    Ok(())
+}
+
+/// Replays every vector `rounds` times and prints the engine's cost per 1,000 frames.
+fn replay_cost(dir: &str, rounds: u32) -> anyhow::Result<()> {
+    anyhow::ensure!(rounds <= 10_000, "bounded: rounds <= 10000");
+    let mut logs = Vec::new();
+    for version in tetris_game_server::rules::RULES_VERSIONS {
+        for entry in std::fs::read_dir(format!("{dir}/v{version}"))? {
+            let text = std::fs::read_to_string(entry?.path())?;
+            let vector: serde_json::Value = serde_json::from_str(&text)?;
+            logs.push(tetris_game_server::rules::InputLog::parse(&vector["log"].to_string())?);
+        }
+    }
+    let started = Instant::now();
+    let mut frames = 0u64;
+    for _ in 0..rounds {
+        for log in &logs {
+            frames += u64::from(tetris_game_server::rules::replay(log)?.frame);
+        }
+    }
+    let elapsed = started.elapsed();
+    println!("replay_logs {}", logs.len() as u64 * u64::from(rounds));
+    println!("replay_frames {frames}");
+    println!("replay_us_per_1000_frames {:.1}", elapsed.as_secs_f64() * 1e9 / frames.max(1) as f64);
     Ok(())
 }
 

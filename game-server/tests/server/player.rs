@@ -1,6 +1,7 @@
-//! A player for tests: plays a real game for an issued ticket with the Rust rules engine and
-//! returns the submission a browser would send (totals plus input log). Its games are short (a few
-//! seconds of play), so a score submitted at once passes the server's clock check.
+//! A player for tests and the benchmark (`examples/loadgen.rs` includes this file): plays a real
+//! game for an issued ticket with the Rust rules engine and returns the submission a browser would
+//! send (totals plus input log). Its games are short (a few seconds of play), so a score submitted
+//! at once passes the server's clock check; [`play_paced`] plays longer modern games.
 
 use serde_json::{Value, json};
 use tetris_game_server::rules::game::input::{CW, DOWN, HARD, LEFT, RIGHT};
@@ -32,6 +33,12 @@ pub fn ticket_info(game_id: &str) -> TicketInfo {
 /// Plays the game of `game_id` to its end; `variant` picks the moves, so different variants
 /// give different games (and usually different scores). Returns the log and the final game.
 pub fn play(game_id: &str, variant: u32) -> (Value, Game) {
+    play_paced(game_id, variant, 0)
+}
+
+/// [`play`], but in modern each piece waits `pace` frames before its hard drop (gravity and lock
+/// delay act meanwhile), so the game lasts longer.
+pub fn play_paced(game_id: &str, variant: u32, pace: u32) -> (Value, Game) {
     let t = ticket_info(game_id);
     let goal = match t.mode {
         2 => Some(Goal::Sprint),
@@ -41,10 +48,11 @@ pub fn play(game_id: &str, variant: u32) -> (Value, Game) {
     let ruleset = if t.modern { RulesetName::Modern } else { RulesetName::Classic };
     let mut game = Game::new(Rules::new(ruleset, t.rules, None), &Seed::Number(t.seed), t.start_level, goal);
     let mut inputs: Vec<(u32, u8)> = Vec::new();
-    let (mut last, mut piece, mut taps) = (0u8, 0u32, 0u32);
-    while !game.over && game.frame < 20_000 {
+    let (mut last, mut piece, mut taps, mut since) = (0u8, 0u32, 0u32, 0u32);
+    while !game.over && game.frame < 200_000 {
+        since += 1;
         if game.pieces != piece {
-            piece = game.pieces;
+            (piece, since) = (game.pieces, 0);
             // Classic pieces fall slowly: stack them upright in the middle, so the game ends soon.
             taps = if t.modern {
                 variant.wrapping_mul(7).wrapping_add(piece * 3) % 5
@@ -58,7 +66,7 @@ pub fn play(game_id: &str, variant: u32) -> (Value, Game) {
             if taps > 0 {
                 mask |= shift;
                 taps -= 1;
-            } else if t.modern {
+            } else if t.modern && since >= pace {
                 mask |= HARD;
             } else if game.active.is_some_and(|a| a.rot == 0) {
                 mask |= CW;
