@@ -218,6 +218,47 @@ mod tests {
         assert_eq!(replayed.final_state(), r.game().expect("game").final_state());
     }
 
+    /// The shared vectors streamed in one-second messages: the garbage the seat sends (what the
+    /// room forwards) adds up to what a whole replay of the log sends, and some is sent.
+    #[tokio::test(start_paused = true)]
+    async fn streamed_vectors_send_the_garbage_their_replay_sends() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web/test/vectors/v2");
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir).expect("vectors") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("file");
+            let vector: serde_json::Value = serde_json::from_str(&text).expect("json");
+            let log = InputLog::parse(&vector["log"].to_string()).expect("log");
+            if log.ruleset != RulesetName::Modern || log.mode.is_some() {
+                continue;
+            }
+            let whole = crate::rules::replay(&log).expect("replays");
+            let seed = log.seed().expect("seed").state();
+            let mut r = SeatReplay::new(RulesetName::Modern, 2, seed, log.start_level as u8);
+            tokio::time::advance(std::time::Duration::from_secs(3600)).await;
+            let (mut sent, mut ii, mut gi) = (0, 0, 0);
+            for end in (60..=log.frames + 59).step_by(60).map(|f| f.min(log.frames)) {
+                let inputs: Vec<(u32, u8)> =
+                    log.inputs[ii..].iter().take_while(|e| e.0 < end).map(|&(f, m)| (f, m as u8)).collect();
+                let garbage: Vec<(u32, u8, u8)> = log.garbage[gi..]
+                    .iter()
+                    .take_while(|g| g.0 <= end)
+                    .map(|&(f, n, h)| (f, n as u8, h as u8))
+                    .collect();
+                for g in &garbage {
+                    r.owe(g.1, g.2);
+                }
+                let handling =
+                    if ii == 0 && gi == 0 && end == 60.min(log.frames) { log.handling } else { None };
+                sent += r.advance(end, &inputs, &garbage, handling).expect("a valid stream");
+                (ii, gi) = (ii + inputs.len(), gi + garbage.len());
+            }
+            assert_eq!(r.game().expect("game").final_state(), whole.final_state(), "{}", vector["name"]);
+            assert_eq!(sent, whole.sent, "{}", vector["name"]);
+            total += sent;
+        }
+        assert!(total > 0, "the vectors send garbage");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn out_of_order_foreign_garbage_and_running_ahead_are_refused() {
         let mut r = SeatReplay::new(RulesetName::Modern, 2, 7, 0);
