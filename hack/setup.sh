@@ -22,6 +22,9 @@ command -v debootstrap >/dev/null || apt_missing+=(debootstrap)
 command -v nsenter >/dev/null || apt_missing+=(util-linux)
 command -v ip >/dev/null || apt_missing+=(iproute2)
 command -v gcc >/dev/null || apt_missing+=(gcc libc6-dev)
+# The Argo CD tests (operator/tests/argocd) run redis beside Argo CD, as its install does; they
+# build Argo CD itself on first use (hack/argocd/build.sh), so `make demo` does not wait for it.
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
 if ((${#apt_missing[@]})); then
   # As root, or through passwordless sudo (the same rule as hack/test-web.sh and hack/test-deploy.sh).
   sudo_cmd=()

@@ -20,6 +20,11 @@ stamp_input() {
   echo "$GOTOOLCHAIN"
 }
 want=$(stamp_input | sha256sum | cut -d' ' -f1)
+# One build at a time (a test and a manual run may start together); a second caller waits, then
+# finds the stamp.
+mkdir -p "$cache/argocd"
+exec 9>"$cache/argocd/.lock"
+flock 9
 if [[ -f $bin/.stamp && $(cat "$bin/.stamp") == "$want" ]]; then
   echo "$bin"
   exit 0

@@ -30,7 +30,7 @@ pub fn shared() -> &'static ArgoCd {
     static SHARED: OnceLock<ArgoCd> = OnceLock::new();
     SHARED.get_or_init(|| match ArgoCd::start(crate::support::cluster()) {
         Ok(argocd) => argocd,
-        Err(e) => panic!("Argo CD failed to start: {e}"),
+        Err(e) => panic!("Argo CD failed to start (hack/setup.sh installs redis-server): {e}"),
     })
 }
 
