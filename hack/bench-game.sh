@@ -162,7 +162,7 @@ MACHINE="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' 
   echo '```'
   echo
   echo "Notes:"
-  echo "- Every submit is a real game for its ticket (played by \`game-server/tests/server/player.rs\`, ${FIG[submit_frames]}"
+  echo "- Every submit is a real game for its ticket (played by \`tetris_game_server::rules::player\`, ${FIG[submit_frames]}"
   echo "  frames on average), replayed by the server on its replay threads before it is stored."
   echo "- Every score acknowledged in the submit runs was committed with \`synchronous=FULL\` (one fsync"
   echo "  per group commit) before its \`201\`."

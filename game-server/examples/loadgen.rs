@@ -4,8 +4,8 @@
 //! Subcommands:
 //! - `startup`: spawns the server binary, measures the time from spawn to `/readyz` 200, idle RSS.
 //! - `relay`: duo pairs exchanging `state` messages; relayed messages/s and latency percentiles.
-//! - `submit`: concurrent `POST /api/scores` of real games (played by `tests/server/player.rs`,
-//!   each verified by replay on the server) on keep-alive connections; submits/s, latency, and the
+//! - `submit`: concurrent `POST /api/scores` of real games (played by
+//!   `tetris_game_server::rules::player`, each verified by replay on the server) on keep-alive connections; submits/s, latency, and the
 //!   server's CPU per verified submit.
 //! - `replay`: the rules engine alone, in this process: replays the shared vectors and reports the
 //!   cost per 1,000 frames.
@@ -17,14 +17,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tetris_game_server::rules::RulesetName;
+use tetris_game_server::rules::player::{self, Setup};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-
-/// The test player: real games for issued tickets (shared with the integration tests).
-#[path = "../tests/server/player.rs"]
-#[allow(dead_code)]
-mod player;
 
 #[derive(Parser)]
 struct Cli {
@@ -424,11 +421,19 @@ async fn submit(
     for i in 0..count {
         let (status, body) = http.request("POST", "/api/games", r#"{"mode":"solo","startLevel":0}"#).await?;
         anyhow::ensure!(status == 201, "issue failed: {status} {body}");
-        let id = body.split(r#""gameId":""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
-        let (log, game) = player::play_paced(id, i as u32, pace);
-        frames += u64::from(game.frame);
-        longest = longest.max(game.frame);
-        games.push(player::submission(id, &format!("bench{}", i % 997), &log, &game).to_string());
+        let issued: serde_json::Value = serde_json::from_str(&body)?;
+        let id = issued["gameId"].as_str().unwrap_or_default();
+        let setup = Setup {
+            ruleset: if issued["ruleset"] == "modern" { RulesetName::Modern } else { RulesetName::Classic },
+            version: issued["rules"].as_u64().unwrap_or(2) as u8,
+            seed: issued["seed"].as_u64().unwrap_or(0) as u32,
+            start_level: 0,
+            goal: None,
+        };
+        let played = player::play(setup, i as u32, pace);
+        frames += u64::from(played.game.frame);
+        longest = longest.max(played.game.frame);
+        games.push(player::submission(id, &format!("bench{}", i % 997), &played).to_string());
     }
     // A game may not be submitted before it could have been played (the server's clock rule).
     let playable =

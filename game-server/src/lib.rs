@@ -208,10 +208,8 @@ impl AppState {
             version_json,
             submit_permits: Arc::new(tokio::sync::Semaphore::new(api::MAX_SUBMITS_IN_FLIGHT)),
             clients: clients::ClientLimits::new(&settings),
-            replays: verify::pool::ReplayPool::new(
-                settings.replay_threads,
-                settings.replay_threads * verify::pool::QUEUE_PER_THREAD,
-            ),
+            // As many waiting replays as submits may be in flight: the permits are the bound.
+            replays: verify::pool::ReplayPool::new(settings.replay_threads, api::MAX_SUBMITS_IN_FLIGHT),
             settings,
         })))
     }

@@ -4,6 +4,7 @@
 //! issued. Each rule is documented in `PROTOCOL.md` ("Plausibility rules") with the same numbering.
 
 use crate::games::{BLITZ_MS, Mode, SPRINT_LINES, Ticket};
+use crate::rules::{classic_level, modern_level};
 use tetris_config::Ruleset;
 
 /// Highest score accepted at all.
@@ -40,17 +41,6 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Implausible(pub String);
-
-/// The NES level rule (same as `classicLevel` in `web/js/engine/rules.js`).
-pub fn classic_level(start: u32, lines: u32) -> u32 {
-    let first = (start * 10 + 10).min((start * 10).saturating_sub(50).max(100));
-    if lines < first { start } else { start + 1 + (lines - first) / 10 }
-}
-
-/// The modern fixed-goal level rule (same as `modernLevel` in `web/js/engine/rules.js`).
-pub fn modern_level(start: u32, lines: u32) -> u32 {
-    start + lines / 10
-}
 
 fn level_at(ruleset: Ruleset, start: u32, lines: u32) -> u32 {
     match ruleset {
@@ -158,19 +148,6 @@ mod tests {
 
     fn report(score: u32, lines: u32, level: u32, pieces: u32, duration_ms: u64) -> Report {
         Report { score, lines, level, pieces, duration_ms }
-    }
-
-    #[test]
-    fn classic_level_follows_the_nes_rule() {
-        // Start 0: every 10 lines. Start 9: first level-up at 100 lines. Start 18: at 130.
-        assert_eq!(classic_level(0, 9), 0);
-        assert_eq!(classic_level(0, 10), 1);
-        assert_eq!(classic_level(0, 35), 3);
-        assert_eq!(classic_level(9, 99), 9);
-        assert_eq!(classic_level(9, 100), 10);
-        assert_eq!(classic_level(9, 110), 11);
-        assert_eq!(classic_level(18, 129), 18);
-        assert_eq!(classic_level(18, 130), 19);
     }
 
     #[test]

@@ -54,33 +54,22 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    use axum::http::StatusCode;
+    let refuse = |status, code, message| {
+        app.metrics.error(code);
+        ApiError::new(status, code, message).into_response()
+    };
     if !origin_allowed(&headers, &app.config.allowed_origins) {
-        app.metrics.error("origin_not_allowed");
-        return ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "this origin may not open a game socket",
-        )
-        .into_response();
+        return refuse(StatusCode::FORBIDDEN, "origin_not_allowed", "this origin may not open a game socket");
     }
     let client = client_of(&app, peer.as_ref().map(|e| &e.0), &headers);
     let Some(client_slot) = app.clients.connection(client) else {
-        app.metrics.error("client_connection_limit");
-        return ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "client_connection_limit",
-            "too many game sockets are open from your address",
-        )
-        .into_response();
+        let message = "too many game sockets are open from your address";
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "client_connection_limit", message);
     };
     let Some(admission) = app.hub.admit() else {
-        app.metrics.error("server_full");
-        return ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "server_full",
-            "the server has too many players right now; try again soon",
-        )
-        .into_response();
+        let message = "the server has too many players right now; try again soon";
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "server_full", message);
     };
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)

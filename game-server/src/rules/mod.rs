@@ -8,13 +8,15 @@
 //! - this file: `rules.js` (versions, timings, gravity and scoring tables, handling, modes);
 //! - [`pieces`]: `pieces.js`, `kicks.js`, `rng.js` and `randomizer.js`;
 //! - [`game`]: `game.js`, `board.js` and `scoring.js` (the frame step);
-//! - [`log`]: `replay.js` (the input log, its bounds, and the replay loop).
+//! - [`log`]: `replay.js` (the input log, its bounds, and the replay loop);
+//! - [`player`]: a simple player that makes real games for tests and benchmarks.
 //!
 //! Everything is integer arithmetic, as in the JavaScript engine, so both agree bit for bit.
 
 pub mod game;
 pub mod log;
 pub mod pieces;
+pub mod player;
 
 pub use game::{FinalState, Game};
 pub use log::{InputLog, LogError, MAX_LOG_FRAMES, MAX_LOG_GARBAGE, MAX_LOG_INPUTS, replay};
@@ -268,10 +270,13 @@ mod tests {
 
     #[test]
     fn classic_level_follows_the_nes_rule() {
+        // Start 0: every 10 lines. Start 9: first level-up at 100 lines. Start 18: at 130.
         assert_eq!(classic_level(0, 9), 0);
         assert_eq!(classic_level(0, 10), 1);
+        assert_eq!(classic_level(0, 35), 3);
         assert_eq!(classic_level(9, 99), 9);
         assert_eq!(classic_level(9, 100), 10);
+        assert_eq!(classic_level(9, 110), 11);
         assert_eq!(classic_level(18, 129), 18);
         assert_eq!(classic_level(18, 130), 19);
     }

@@ -13,10 +13,6 @@ use tokio::sync::oneshot;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Jobs that may wait per worker: a verified submit takes at most a few milliseconds, so a full
-/// queue is well under a second of work.
-pub const QUEUE_PER_THREAD: usize = 64;
-
 /// Why a job did not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
