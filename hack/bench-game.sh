@@ -101,7 +101,7 @@ FIG[submit128_rps]=$(pick submits_per_s); FIG[submit128_p50]=$(pick submit_laten
 
 # 5. Duo relay latency during a submit flood: 100 pairs as in 3a while 128 connections submit real
 #    games as fast as the server verifies them (the flood starts when its games are played).
-FLOOD_CMD="$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 128 --count 60000"
+FLOOD_CMD="$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 128 --count 120000"
 log "$FLOOD_CMD (in the background)"
 eval "$FLOOD_CMD" > "$WORK/flood" 2>&1 &
 FLOOD_PID=$!

@@ -135,4 +135,62 @@ mod tests {
         let codes: std::collections::HashSet<_> = all.iter().map(Rejection::code).collect();
         assert_eq!(codes.len(), all.len());
     }
+
+    /// Thousands of mutated real logs straight through [`verify`] (no HTTP, so many more than the
+    /// server test sends): each is accepted unchanged in meaning or refused with a reason; none
+    /// panics (a panic fails this test).
+    #[test]
+    fn fuzzed_logs_never_panic_and_each_gets_a_reason() {
+        use crate::rules::RulesetName;
+        use crate::rules::player::{Setup, play};
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for (ruleset, tr) in [
+            (RulesetName::Classic, tetris_config::Ruleset::Classic),
+            (RulesetName::Modern, tetris_config::Ruleset::Modern),
+        ] {
+            let played = play(Setup { ruleset, version: 2, seed: 77, start_level: 0, goal: None }, 3, 0);
+            let g = &played.game;
+            let report = Report {
+                score: g.score as u32,
+                lines: g.lines,
+                level: g.level,
+                pieces: g.pieces,
+                duration_ms: 0,
+            };
+            let ticket = Ticket {
+                game_id: String::new(),
+                key: String::new(),
+                mode: Mode::Solo,
+                ruleset: tr,
+                start_level: 0,
+                issued_at: 0,
+                seed: 77,
+                rules_version: Some(2),
+            };
+            let text = played.log.to_string();
+            assert!(verify(&ticket, &report, &text).is_ok(), "the unmutated log verifies");
+            let mut refused = 0;
+            for _ in 0..2_500 {
+                let mut bytes = text.clone().into_bytes();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    match next() % 3 {
+                        0 => bytes[at] = b"0123456789[]{},:\"-e. "[(next() % 21) as usize],
+                        1 => drop(bytes.remove(at)),
+                        _ => bytes.insert(at, b"9,]0"[(next() % 4) as usize]),
+                    }
+                }
+                // A mutation the rules do not see (a digit in a frame where nothing happens) may
+                // still be the same game; everything else is refused.
+                refused += usize::from(verify(&ticket, &report, &String::from_utf8_lossy(&bytes)).is_err());
+            }
+            assert!(refused > 2_250, "{refused} of 2,500 mutated logs refused");
+        }
+    }
 }
