@@ -63,22 +63,21 @@ pub async fn the_example_syncs_is_healthy_only_once_ready_and_the_operator_never
     }
 
     // Two more full comparisons with Git, after the operator's status writes and children.
+    let mut app = healthy;
     for _ in 0..2 {
-        let before = healthy_reconciled_at(&s).await;
+        let before = app["status"]["reconciledAt"].clone();
         s.refresh().await;
-        let app = s
+        app = s
             .wait("the Application compared with Git again", || async {
                 let app = s.application().await?;
                 record(&app);
                 (app["status"]["reconciledAt"] != before).then_some(app)
             })
             .await;
-        assert_eq!(app["status"]["health"]["status"], "Healthy");
     }
     let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
     assert!(seen.iter().all(|s| s == "Synced"), "sync statuses seen after the first sync: {seen:?}");
-
-    let app = s.application().await.expect("the Application exists");
+    assert_eq!(app["status"]["health"]["status"], "Healthy", "and still Healthy");
     let resources: Vec<(String, String, String)> = app["status"]["resources"]
         .as_array()
         .expect("status.resources")
@@ -98,8 +97,4 @@ fn sync_status(app: &Value) -> String {
 
 fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_owned()
-}
-
-async fn healthy_reconciled_at(s: &Scenario) -> Value {
-    s.application().await.map(|a| a["status"]["reconciledAt"].clone()).unwrap_or_default()
 }
