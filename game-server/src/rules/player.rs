@@ -100,6 +100,30 @@ pub fn submission(game_id: &str, name: &str, played: &Played) -> Value {
     })
 }
 
+/// Fuzzing for tests: `text` with one to four random byte edits (a JSON-ish byte replaced, a byte
+/// removed, a digit, comma or bracket inserted), drawn from the xorshift state `rng`.
+pub fn mutated(text: &str, rng: &mut u64) -> String {
+    let mut next = || {
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        *rng
+    };
+    let mut bytes = text.as_bytes().to_vec();
+    for _ in 0..1 + next() % 4 {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = (next() % bytes.len() as u64) as usize;
+        match next() % 3 {
+            0 => bytes[at] = b"0123456789[]{},:\"-e. "[(next() % 21) as usize],
+            1 => drop(bytes.remove(at)),
+            _ => bytes.insert(at, b"9,]0"[(next() % 4) as usize]),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
