@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Tests the Argo CD health check (deploy/argocd/health.lua) with Lua 5.1, the Lua of Argo CD's VM.
+"""Tests the Argo CD health check (deploy/argocd/health.lua) with Lua 5.1 (Argo CD's VM is 5.1's semantics).
 
 Each fixture in testdata/ is a TetrisApp; health_test.yaml names the status and message Argo CD
 must show for it. Lua 5.1 has no YAML parser, so this script turns every fixture into a Lua table
-literal and hands the lot to runner.lua, which runs the script once per fixture in a sandbox.
+literal and hands the lot to runner.lua, which runs the script once per fixture in a sandbox like
+Argo CD's. The authority is Argo CD's own VM: hack/argocd/health-oracle, run by operator/tests/argocd.
 
 It also checks that argocd-cm.yaml embeds health.lua verbatim, so what is tested is what gets
 installed. `--write-configmap` rewrites argocd-cm.yaml from health.lua.

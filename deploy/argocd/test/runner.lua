@@ -1,5 +1,7 @@
 -- Runs the TetrisApp health check against every case in a cases file, each in a fresh sandbox
--- that offers only what Argo CD's Lua VM offers a health script (no io, os, require or load).
+-- close to the one Argo CD gives a custom health script: base functions and table only (no string,
+-- math, io, os, require or load), and strings without methods (`s:find()` fails there too). Argo
+-- CD's own VM (hack/argocd/health-oracle, run by operator/tests/argocd) is the authority.
 -- Usage: lua5.1 runner.lua HEALTH_LUA CASES_LUA
 -- CASES_LUA returns a list of { name = ..., obj = {...}, status = ..., message = ... }.
 local healthPath, casesPath = arg[1], arg[2]
@@ -16,8 +18,19 @@ local function sandbox(obj)
     obj = obj,
     ipairs = ipairs, pairs = pairs, next = next, type = type,
     tostring = tostring, tonumber = tonumber, error = error, pcall = pcall,
-    string = string, table = table, math = math,
+    select = select, unpack = unpack, table = table,
   }
+end
+
+-- Argo CD's VM gives strings no metatable; lua5.1 gives them the string library as methods.
+local stringMethods = getmetatable("")
+
+local function run(chunk)
+  local index = stringMethods.__index
+  stringMethods.__index = nil
+  local ok, result = pcall(chunk)
+  stringMethods.__index = index
+  return ok, result
 end
 
 local passed, failed = 0, 0
@@ -28,7 +41,7 @@ for _, case in ipairs(cases) do
     os.exit(2)
   end
   setfenv(chunk, sandbox(case.obj))
-  local ok, result = pcall(chunk)
+  local ok, result = run(chunk)
   local problem = nil
   if not ok then
     problem = "raised an error: " .. tostring(result)
