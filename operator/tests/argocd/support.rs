@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Once;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
@@ -222,24 +222,31 @@ impl Scenario {
     }
 
     /// Polls `check` every 250 ms until it returns Some; after [`CONVERGE`] fails with `what`,
-    /// the Application's status and the Argo CD and operator logs.
+    /// the Application's status and the Argo CD and operator logs. Fails at once if an Argo CD
+    /// process has exited.
     pub async fn wait<T, F, Fut>(&self, what: &str, mut check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<T>>,
     {
-        let start = Instant::now();
-        loop {
-            if let Some(v) = check().await {
-                return v;
+        let polled = tokio::time::timeout(CONVERGE, async {
+            let mut ticks = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                ticks.tick().await;
+                if let Err(e) = self.argocd.check_alive() {
+                    panic!("waiting for {what}: {e}");
+                }
+                if let Some(v) = check().await {
+                    break v;
+                }
             }
-            if let Err(e) = self.argocd.check_alive() {
-                panic!("waiting for {what}: {e}");
+        })
+        .await;
+        match polled {
+            Ok(v) => v,
+            Err(_) => {
+                panic!("gave up after {}s waiting for: {what}\n{}", CONVERGE.as_secs(), self.report().await)
             }
-            if start.elapsed() > CONVERGE {
-                panic!("gave up after {}s waiting for: {what}\n{}", CONVERGE.as_secs(), self.report().await);
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
