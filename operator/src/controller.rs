@@ -56,6 +56,8 @@ pub struct Context {
     resync: Duration,
     /// Consecutive failures per app, for exponential backoff; a std Mutex because no await happens while it is held.
     failures: Mutex<HashMap<ObjectRef<Guarded>, u32>>,
+    /// When the oldest not yet reconciled event of each app arrived, for the queue-wait metric.
+    queued: Mutex<HashMap<ObjectRef<Guarded>, std::time::Instant>>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -77,6 +79,7 @@ pub async fn run(
         metrics,
         resync: settings.resync,
         failures: Mutex::default(),
+        queued: Mutex::default(),
     });
 
     // A TetrisApp that does not deserialize (say, stored under an older schema) must not stop the
@@ -84,14 +87,23 @@ pub async fn run(
     let apps: Api<Guarded> = namespaced_or_all(&client, settings.namespace.as_deref());
     let (reader, writer) = reflector::store();
     let deleted_ctx = ctx.clone();
-    let app_stream = watcher(apps, watcher::Config::default())
+    let app_stream = watcher(apps, crate::caches::watch_config())
         .default_backoff()
         .modify(|app| app.managed_fields_mut().clear())
         .reflect(writer)
-        .inspect(move |event| {
-            if let Ok(watcher::Event::Delete(DeserializeGuard(Ok(app)))) = event {
+        .inspect(move |event| match event {
+            Ok(watcher::Event::Delete(DeserializeGuard(Ok(app)))) => {
+                if let Ok(mut queued) = deleted_ctx.queued.lock() {
+                    queued.remove(&ObjectRef::from_obj(&DeserializeGuard(Ok(app.clone()))));
+                }
                 tokio::spawn(app_deleted(deleted_ctx.clone(), app.clone()));
             }
+            Ok(watcher::Event::Apply(app) | watcher::Event::InitApply(app)) => {
+                if let Ok(mut queued) = deleted_ctx.queued.lock() {
+                    queued.entry(ObjectRef::from_obj(app)).or_insert_with(std::time::Instant::now);
+                }
+            }
+            _ => {}
         })
         .applied_objects();
 
@@ -137,6 +149,12 @@ type Guarded = DeserializeGuard<TetrisApp>;
 
 /// One pass of the pipeline for one TetrisApp (or a report about one that cannot be read).
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
+    // Until every cache holds its first list, a missing child may only be not loaded yet.
+    ctx.caches.ready().await;
+    let waited = ctx.queued.lock().ok().and_then(|mut q| q.remove(&ObjectRef::from_obj(guarded.as_ref())));
+    if let Some(since) = waited {
+        ctx.metrics.queued(since.elapsed());
+    }
     let _timer = ctx.metrics.reconcile_started();
     match &guarded.0 {
         Ok(app) => reconcile_app(app, &ctx).await,
@@ -171,8 +189,6 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     }
     let parent = Parent::of(app)?;
     debug!(namespace = %parent.namespace, name = %parent.name, generation = ?app.metadata.generation, "reconcile");
-    ctx.caches.ready().await;
-    debug!(namespace = %parent.namespace, name = %parent.name, "child caches ready");
 
     let key = ObjectRef::<Guarded>::new(&parent.name).within(&parent.namespace);
     let failures_so_far = ctx.failures.lock().map(|f| f.get(&key).copied().unwrap_or(0)).unwrap_or(0);

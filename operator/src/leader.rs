@@ -96,7 +96,10 @@ impl LeaderElector {
     pub async fn acquire(&mut self) {
         let mut logged_wait = false;
         loop {
-            match self.try_acquire_or_renew().await {
+            let attempt = tokio::time::timeout(self.settings.renew_deadline, self.try_acquire_or_renew())
+                .await
+                .unwrap_or_else(|_| Err(Error::LeaseTimeout(self.settings.renew_deadline)));
+            match attempt {
                 Ok(true) => {
                     info!(lease = %self.settings.name, identity = %self.settings.identity, "became leader");
                     return;
@@ -119,7 +122,12 @@ impl LeaderElector {
         let mut last_renew = Instant::now();
         loop {
             tokio::time::sleep(self.settings.retry).await;
-            match self.try_acquire_or_renew().await {
+            // A stalled API server keeps the request open; without a bound, a leader could go on
+            // reconciling past the point where another replica may take the Lease.
+            let attempt = tokio::time::timeout(self.settings.renew_deadline, self.try_acquire_or_renew())
+                .await
+                .unwrap_or_else(|_| Err(Error::LeaseTimeout(self.settings.renew_deadline)));
+            match attempt {
                 Ok(true) => last_renew = Instant::now(),
                 Ok(false) => return Error::LostLeadership(self.settings.name.clone()),
                 Err(e) => {

@@ -102,8 +102,11 @@ pub enum Error {
     #[error("leader election request failed")]
     Lease(#[source] Box<kube::Error>),
     /// This process could not renew its Lease in time, or another holder took it.
-    #[error("lost leadership of lease {0}; exiting so that only one replica reconciles")]
+    #[error("lost leadership of lease {0}; the controller stopped, so that only one replica reconciles")]
     LostLeadership(String),
+    /// A Lease request got no answer within the renew deadline.
+    #[error("no answer to a lease request within {0:?}")]
+    LeaseTimeout(std::time::Duration),
 }
 
 impl Error {
@@ -119,6 +122,7 @@ impl Error {
             Error::Kube(_) => "kube",
             Error::Lease(_) => "lease",
             Error::LostLeadership(_) => "lost_leadership",
+            Error::LeaseTimeout(_) => "lease_timeout",
         }
     }
 

@@ -33,6 +33,8 @@ pub struct Metrics {
     reconciles: Counter<u64, AtomicU64>,
     failures: Family<KindLabel, Counter>,
     duration: Histogram,
+    queue_wait: Histogram,
+    leadership_lost: Counter<u64, AtomicU64>,
     writes: Family<KindLabel, Counter>,
     apps: Family<ConditionLabel, Gauge>,
     leader: Gauge,
@@ -54,22 +56,59 @@ impl Metrics {
         let failures = Family::<KindLabel, Counter>::default();
         let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
         let duration = Histogram::new(buckets);
+        let queue_wait = Histogram::new(buckets);
+        let leadership_lost = Counter::default();
         let writes = Family::<KindLabel, Counter>::default();
         let apps = Family::<ConditionLabel, Gauge>::default();
         let leader = Gauge::default();
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register("reconcile_failures", "Reconciles that failed, by error kind", failures.clone());
-        registry.register("reconcile_duration_seconds", "Duration of one reconcile", duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile's own work (after the watch caches are loaded)",
+            duration.clone(),
+        );
+        registry.register(
+            "reconcile_queue_seconds",
+            "Time from a TetrisApp's watch event to the start of the reconcile it caused",
+            queue_wait.clone(),
+        );
+        registry.register(
+            "leadership_lost",
+            "Times this process stepped down because it could not renew the lease in time",
+            leadership_lost.clone(),
+        );
         registry.register("writes", "Writes to the API server, by object kind", writes.clone());
         registry.register("tetrisapps", "TetrisApps by condition", apps.clone());
         registry.register("leader", "1 while this process holds the leader lease", leader.clone());
-        Metrics { registry, reconciles, failures, duration, writes, apps, leader, states: Mutex::default() }
+        Metrics {
+            registry,
+            reconciles,
+            failures,
+            duration,
+            queue_wait,
+            leadership_lost,
+            writes,
+            apps,
+            leader,
+            states: Mutex::default(),
+        }
     }
 
     /// Starts timing a reconcile; the duration is recorded when the guard drops.
     pub fn reconcile_started(&self) -> ReconcileTimer<'_> {
         self.reconciles.inc();
         ReconcileTimer { metrics: self, start: Instant::now() }
+    }
+
+    /// Records how long a TetrisApp's event waited in the queue before its reconcile started.
+    pub fn queued(&self, wait: std::time::Duration) {
+        self.queue_wait.observe(wait.as_secs_f64());
+    }
+
+    /// Counts one step-down after failing to renew the lease.
+    pub fn lost_leadership(&self) {
+        self.leadership_lost.inc();
     }
 
     /// Counts a failed reconcile.

@@ -98,60 +98,67 @@ impl Operator {
 
         let mut elector =
             self.settings.lease.clone().map(|lease| LeaderElector::new(self.client.clone(), lease));
-        if let Some(elector) = elector.as_mut() {
-            tokio::select! {
-                _ = elector.acquire() => {}
-                _ = shutdown.clone() => return Ok(()),
+        // A leader that loses its Lease (it could not renew in time, say while the API server
+        // stalled) stops its controller at once and campaigns again, instead of exiting: the
+        // process, its probes and metrics carry on, and it leads again once it wins the Lease.
+        loop {
+            if let Some(elector) = elector.as_mut() {
+                tokio::select! {
+                    _ = elector.acquire() => {}
+                    _ = shutdown.clone() => return Ok(()),
+                }
+            }
+            self.metrics.set_leader(true);
+            info!(
+                namespace = self.settings.controller.namespace.as_deref().unwrap_or("<all>"),
+                "starting controller"
+            );
+            let controller = controller::run(
+                self.client.clone(),
+                self.settings.controller.clone(),
+                self.metrics.clone(),
+                shutdown.clone(),
+            );
+            // Graceful shutdown lets running reconciles finish, but a reconcile stuck on an API
+            // server that went away must not keep the process (and, with leader election, the
+            // Lease) forever.
+            let grace = async {
+                shutdown.clone().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+                warn!(
+                    seconds = SHUTDOWN_GRACE.as_secs(),
+                    "reconciles still running after the shutdown grace period; stopping them"
+                );
+            };
+            let controller = async {
+                tokio::select! {
+                    _ = controller => {}
+                    _ = grace => {}
+                }
+            };
+            let Some(elector) = elector.as_mut() else {
+                controller.await;
+                self.metrics.set_leader(false);
+                return Ok(());
+            };
+            let lost = tokio::select! {
+                _ = controller => None,
+                lost = elector.hold() => Some(lost),
+            };
+            self.metrics.set_leader(false);
+            match lost {
+                None => {
+                    if let Err(e) = elector.release().await {
+                        error!(error = %e, "failed to release the lease; standby takes over when it expires");
+                    }
+                    return Ok(());
+                }
+                Some(e) => {
+                    self.metrics.lost_leadership();
+                    warn!(error = %e, "stepped down; campaigning for the lease again");
+                }
             }
         }
-        self.metrics.set_leader(true);
-        info!(
-            namespace = self.settings.controller.namespace.as_deref().unwrap_or("<all>"),
-            "starting controller"
-        );
-        let controller = controller::run(
-            self.client.clone(),
-            self.settings.controller.clone(),
-            self.metrics.clone(),
-            shutdown.clone(),
-        );
-        // Graceful shutdown lets running reconciles finish, but a reconcile stuck on an API server
-        // that went away must not keep the process (and, with leader election, the Lease) forever.
-        let grace = async {
-            shutdown.clone().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-            warn!(
-                seconds = SHUTDOWN_GRACE.as_secs(),
-                "reconciles still running after the shutdown grace period; stopping them"
-            );
-        };
-        let controller = async {
-            tokio::select! {
-                _ = controller => {}
-                _ = grace => {}
-            }
-        };
-
-        let result = match elector.as_mut() {
-            None => {
-                controller.await;
-                Ok(())
-            }
-            Some(elector) => {
-                let outcome = tokio::select! {
-                    _ = controller => Ok(()),
-                    lost = elector.hold() => Err(lost),
-                };
-                if outcome.is_ok()
-                    && let Err(e) = elector.release().await
-                {
-                    error!(error = %e, "failed to release the lease; standby takes over when it expires");
-                }
-                outcome
-            }
-        };
-        self.metrics.set_leader(false);
-        result
     }
 }
 

@@ -2,7 +2,8 @@
 //! per test namespace, polling waits, small accessors and probe requests to operator processes.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
@@ -262,4 +263,83 @@ pub async fn http_get(port: u16, path: &str) -> Option<String> {
     let mut out = String::new();
     stream.read_to_string(&mut out).await.ok()?;
     out.starts_with("HTTP/1.1 200").then_some(out)
+}
+
+/// A `tetris-operator run` child process, killed when dropped.
+pub struct OperatorProcess {
+    pub child: Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+/// Leader-election timings of an operator process, in seconds (retry < renew < duration).
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTiming {
+    pub duration: u64,
+    pub renew: u64,
+    pub retry: u64,
+}
+
+impl OperatorProcess {
+    pub fn spawn(
+        identity: &str,
+        ns: &str,
+        kubeconfig: &Path,
+        dir: &Path,
+        lease: LeaseTiming,
+    ) -> OperatorProcess {
+        let port = free_port();
+        let log = dir.join(format!("{identity}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_tetris-operator"))
+            .args([
+                "run",
+                "--probe-address",
+                &format!("127.0.0.1:{port}"),
+                "--leader-election=true",
+                "--lease-name",
+                "tetris-operator",
+                "--lease-namespace",
+                ns,
+                "--identity",
+                identity,
+                "--lease-duration-seconds",
+                &lease.duration.to_string(),
+                "--lease-renew-seconds",
+                &lease.renew.to_string(),
+                "--lease-retry-seconds",
+                &lease.retry.to_string(),
+                "--watch-namespace",
+                ns,
+                "--log-format",
+                "json",
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env(
+                "TETRIS_OPERATOR_LOG_LEVEL",
+                std::env::var("TEST_OPERATOR_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .expect("tetris-operator starts");
+        OperatorProcess { child, port, log }
+    }
+
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let body = http_get(self.port, "/metrics").await?;
+        body.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for OperatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,8 +1,6 @@
 //! Done-when 9: two real `tetris-operator run` processes; only the leader reconciles, and killing
 //! it hands over to the other within the lease duration.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -12,67 +10,7 @@ use crate::common::*;
 
 const LEASE_SECONDS: u64 = 6;
 const RETRY_SECONDS: u64 = 1;
-
-/// A `tetris-operator run` child process, killed when dropped.
-struct OperatorProcess {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl OperatorProcess {
-    fn spawn(identity: &str, ns: &str, kubeconfig: &Path, dir: &Path) -> OperatorProcess {
-        let port = free_port();
-        let log = dir.join(format!("{identity}.log"));
-        let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_tetris-operator"))
-            .args([
-                "run",
-                "--probe-address",
-                &format!("127.0.0.1:{port}"),
-                "--leader-election=true",
-                "--lease-name",
-                "tetris-operator",
-                "--lease-namespace",
-                ns,
-                "--identity",
-                identity,
-                "--lease-duration-seconds",
-                &LEASE_SECONDS.to_string(),
-                "--lease-renew-seconds",
-                "4",
-                "--lease-retry-seconds",
-                &RETRY_SECONDS.to_string(),
-                "--watch-namespace",
-                ns,
-                "--log-format",
-                "json",
-            ])
-            .env("KUBECONFIG", kubeconfig)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .expect("tetris-operator starts");
-        OperatorProcess { child, port, log }
-    }
-
-    async fn metric(&self, name: &str) -> Option<f64> {
-        let body = http_get(self.port, "/metrics").await?;
-        body.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for OperatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+const TIMING: LeaseTiming = LeaseTiming { duration: LEASE_SECONDS, renew: 4, retry: RETRY_SECONDS };
 
 async fn holder(leases: &Api<Lease>) -> Option<String> {
     leases.get_opt("tetris-operator").await.ok()??.spec?.holder_identity
@@ -93,12 +31,12 @@ async fn only_the_leader_reconciles_and_a_standby_takes_over_when_it_is_killed()
     let kc_a = cluster.kubeconfig_as("tetris-operator-a").expect("kubeconfig a");
     let kc_b = cluster.kubeconfig_as("tetris-operator-b").expect("kubeconfig b");
 
-    let mut a = OperatorProcess::spawn("op-a", &ns, &kc_a, dir.path());
+    let mut a = OperatorProcess::spawn("op-a", &ns, &kc_a, dir.path(), TIMING);
     wait_for("op-a holds the lease", || async {
         (holder(&leases).await.as_deref() == Some("op-a")).then_some(())
     })
     .await;
-    let b = OperatorProcess::spawn("op-b", &ns, &kc_b, dir.path());
+    let b = OperatorProcess::spawn("op-b", &ns, &kc_b, dir.path(), TIMING);
     wait_for("op-b serves /readyz while standing by", || async {
         http_get(b.port, "/readyz").await.map(|_| ())
     })

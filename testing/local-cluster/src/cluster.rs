@@ -527,6 +527,24 @@ impl LocalCluster {
         self.started_in
     }
 
+    /// Freezes kube-apiserver (SIGSTOP): connections stay open and nothing answers, as when a
+    /// control plane stalls.
+    pub fn freeze_apiserver(&self) -> Result<()> {
+        self.components.signal("kube-apiserver", "STOP")
+    }
+
+    /// Lets a frozen kube-apiserver run again (SIGCONT).
+    pub fn thaw_apiserver(&self) -> Result<()> {
+        self.components.signal("kube-apiserver", "CONT")
+    }
+
+    /// Kills kube-apiserver and starts it again on the same port, with the same data in etcd;
+    /// returns once it is ready.
+    pub fn restart_apiserver(&self) -> Result<()> {
+        self.components.restart("kube-apiserver")?;
+        self.wait_apiserver()
+    }
+
     /// Process ids of the components, by name.
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.components.pids()

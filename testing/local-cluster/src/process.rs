@@ -22,6 +22,11 @@ struct Running {
     name: String,
     log: PathBuf,
     child: Child,
+    /// How it was started, so it can be started again.
+    program: PathBuf,
+    args: Vec<String>,
+    extra_path: Option<PathBuf>,
+    dir: PathBuf,
 }
 
 /// The components of one cluster, in start order.
@@ -87,8 +92,43 @@ impl Components {
             name: name.into(),
             log,
             child,
+            program: program.to_owned(),
+            args: args.to_vec(),
+            extra_path: extra_path.map(Path::to_owned),
+            dir: dir.to_owned(),
         });
         Ok(())
+    }
+
+    /// Kills the component `name` (SIGKILL) and starts it again the way it was started, in the
+    /// same process group; its log starts over.
+    pub fn restart(&self, name: &str) -> Result<()> {
+        let found = {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            let i = running.iter().position(|r| r.name == name).ok_or_else(|| Error::Command {
+                command: format!("restart {name}"),
+                detail: "no such component".into(),
+            })?;
+            let mut r = running.remove(i);
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+            r
+        };
+        self.spawn_inner(&found.dir, &found.name, &found.program, &found.args, found.extra_path.as_deref())
+    }
+
+    /// Sends `signal` (a name `kill` knows, such as `STOP` or `CONT`) to the component `name`.
+    pub fn signal(&self, name: &str, signal: &str) -> Result<()> {
+        let pid = self.pids().into_iter().find(|(n, _)| n == name).map(|(_, pid)| pid).ok_or_else(|| {
+            Error::Command { command: format!("kill -{signal} {name}"), detail: "no such component".into() }
+        })?;
+        let status = Command::new("kill").args([format!("-{signal}"), pid.to_string()]).status();
+        match status {
+            Ok(s) if s.success() => Ok(()),
+            other => {
+                Err(Error::Command { command: format!("kill -{signal} {pid}"), detail: format!("{other:?}") })
+            }
+        }
     }
 
     /// Fails with the component's log tail if any component has exited.
