@@ -45,7 +45,7 @@ pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Chi
     if let Err(message) = deployment::check_placement(parent, &app.spec) {
         return Ok(Err(message));
     }
-    let mut configmap = configmap::build(parent, &config);
+    let mut configmap = configmap::build(parent, &config, &app.spec);
     let config_hash = hash_of(&configmap.data)?;
     let mut deployment = deployment::build(parent, &app.spec, &config_hash);
     let mut service = service::build(parent, &app.spec);

@@ -57,16 +57,50 @@ fn narrow<T: TryFrom<i32>>(var: &'static str, value: i32) -> Result<T, ConfigErr
     })
 }
 
-/// The environment data of the ConfigMap.
-pub fn data(config: &GameConfig) -> BTreeMap<String, String> {
-    config.to_env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+/// The game server's settings that live outside [`GameConfig`] (its replay verification and
+/// per-client limits, parsed by the server's `settings` module; a test checks the names match).
+pub mod server_vars {
+    /// Rules version of new games.
+    pub const RULES_VERSION: &str = "TETRIS_RULES_VERSION";
+    /// Replay threads.
+    pub const REPLAY_THREADS: &str = "TETRIS_REPLAY_THREADS";
+    /// Trusted proxies (CIDRs, comma-separated).
+    pub const TRUSTED_PROXIES: &str = "TETRIS_TRUSTED_PROXIES";
+    /// Open WebSockets per client.
+    pub const MAX_CONNECTIONS_PER_CLIENT: &str = "TETRIS_MAX_CONNECTIONS_PER_CLIENT";
+    /// Open rooms per client.
+    pub const MAX_ROOMS_PER_CLIENT: &str = "TETRIS_MAX_ROOMS_PER_CLIENT";
+    /// Score submits per client per minute.
+    pub const SUBMITS_PER_MINUTE_PER_CLIENT: &str = "TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT";
+}
+
+/// The environment data of the ConfigMap: the checked game config plus the server settings of
+/// `spec.clients`, `spec.game.rulesVersion` and `spec.server.replayThreads`.
+pub fn data(config: &GameConfig, spec: &TetrisAppSpec) -> BTreeMap<String, String> {
+    let mut data: BTreeMap<String, String> =
+        config.to_env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let c = &spec.clients;
+    data.insert(server_vars::TRUSTED_PROXIES.to_owned(), c.trusted_proxies.join(","));
+    data.insert(server_vars::MAX_CONNECTIONS_PER_CLIENT.to_owned(), c.max_connections_per_client.to_string());
+    data.insert(server_vars::MAX_ROOMS_PER_CLIENT.to_owned(), c.max_rooms_per_client.to_string());
+    data.insert(
+        server_vars::SUBMITS_PER_MINUTE_PER_CLIENT.to_owned(),
+        c.submits_per_minute_per_client.to_string(),
+    );
+    if let Some(v) = spec.game.rules_version {
+        data.insert(server_vars::RULES_VERSION.to_owned(), v.to_string());
+    }
+    if let Some(n) = spec.server.replay_threads {
+        data.insert(server_vars::REPLAY_THREADS.to_owned(), n.to_string());
+    }
+    data
 }
 
 /// The ConfigMap `<name>-config` with the rendered environment.
-pub fn build(parent: &Parent, config: &GameConfig) -> ConfigMap {
+pub fn build(parent: &Parent, config: &GameConfig, spec: &TetrisAppSpec) -> ConfigMap {
     ConfigMap {
         metadata: parent.child_meta(parent.configmap_name(), "config", true),
-        data: Some(data(config)),
+        data: Some(data(config, spec)),
         ..ConfigMap::default()
     }
 }
@@ -79,7 +113,7 @@ mod tests {
     fn built(spec: &str) -> ConfigMap {
         let app = app(spec);
         let parent = Parent::of(&app).expect("fixture has metadata");
-        build(&parent, &game_config(&app.spec).expect("valid game config"))
+        build(&parent, &game_config(&app.spec).expect("valid game config"), &app.spec)
     }
 
     #[test]
@@ -94,6 +128,42 @@ mod tests {
         assert!(!parsed.duo);
         assert_eq!(parsed.drain_seconds, 90);
         assert_eq!(parsed.database, std::path::PathBuf::from("/data/scores.db"));
+    }
+
+    #[test]
+    fn client_limits_rules_version_and_replay_threads_reach_the_servers_own_parser() {
+        let cm = built(
+            "version: 1.0.0\ngame:\n  rulesVersion: 1\nserver:\n  replayThreads: 3\nclients:\n  trustedProxies: [10.0.0.0/8, 'fd00::/8']\n  maxRoomsPerClient: 4",
+        );
+        let data = cm.data.expect("data");
+        let settings = tetris_game_server::settings::Settings::from_lookup(|k| data.get(k).cloned())
+            .expect("the game server accepts the settings");
+        assert_eq!(settings.rules_version, 1);
+        assert_eq!(settings.replay_threads, 3);
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert_eq!(settings.max_rooms_per_client, 4);
+        assert_eq!(settings.max_connections_per_client, 8, "the CRD's default");
+        use tetris_game_server::settings::vars;
+        assert_eq!(
+            [
+                server_vars::RULES_VERSION,
+                server_vars::REPLAY_THREADS,
+                server_vars::TRUSTED_PROXIES,
+                server_vars::MAX_CONNECTIONS_PER_CLIENT,
+                server_vars::MAX_ROOMS_PER_CLIENT,
+                server_vars::SUBMITS_PER_MINUTE_PER_CLIENT
+            ],
+            [
+                vars::RULES_VERSION,
+                vars::REPLAY_THREADS,
+                vars::TRUSTED_PROXIES,
+                vars::MAX_CONNECTIONS_PER_CLIENT,
+                vars::MAX_ROOMS_PER_CLIENT,
+                vars::SUBMITS_PER_MINUTE_PER_CLIENT
+            ],
+        );
+        let defaults = built("version: 1.0.0").data.expect("data");
+        assert!(!defaults.contains_key(server_vars::RULES_VERSION), "absent: the server's newest rules");
     }
 
     #[test]

@@ -113,6 +113,10 @@ pub struct TetrisAppSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<RouteSpec>,
 
+    /// Who counts as one player behind a proxy, and how much one player may open at once.
+    #[serde(default)]
+    pub clients: ClientsSpec,
+
     /// Prometheus Operator scraping of the game's `/metrics` through a PodMonitor.
     #[serde(default)]
     pub monitoring: MonitoringSpec,
@@ -169,6 +173,10 @@ pub struct GameSpec {
     #[serde(default = "default_max_connections")]
     #[schemars(range(min = 1, max = 100000))]
     pub max_connections: i32,
+    /// Version of the rules new games are played under (1 or 2); absent takes the game server's newest. Pin the old version while a rollout adds a new one, so players on old and new pods play the same rules; games are always verified under the version they were started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2))]
+    pub rules_version: Option<i32>,
     /// Seconds a disconnected duo player may take to come back before the match ends (0-300).
     #[serde(default = "default_reconnect_grace")]
     #[schemars(range(min = 0, max = 300))]
@@ -180,6 +188,35 @@ pub struct GameSpec {
         inner(regex(pattern = r"^https?://[A-Za-z0-9.:\[\]-]+$"), length(max = 269))
     )]
     pub allowed_origins: Vec<String>,
+}
+
+/// Per-client limits of the game server. A client is the address a connection comes from, or,
+/// from a trusted proxy, the right-most address of `X-Forwarded-For` that is not a trusted proxy.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientsSpec {
+    /// Proxies (CIDRs such as `10.0.0.0/8`, the Gateway's or ingress controller's pods) whose `X-Forwarded-For` is believed. Empty: every connection is its own client, so players behind one proxy share the limits below; set this when the game sits behind a Gateway or an Ingress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        length(max = 32),
+        inner(
+            regex(pattern = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9A-Fa-f:]+/[0-9]{1,3})$"),
+            length(max = 64)
+        )
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Most WebSocket connections one client may hold open (0: no limit; 0-100000).
+    #[serde(default = "default_connections_per_client")]
+    #[schemars(range(min = 0, max = 100000))]
+    pub max_connections_per_client: i32,
+    /// Most duo rooms one client may have open (0: no limit; 0-100000).
+    #[serde(default = "default_rooms_per_client")]
+    #[schemars(range(min = 0, max = 100000))]
+    pub max_rooms_per_client: i32,
+    /// Most score submits one client may make per minute (0: no limit; 0-100000).
+    #[serde(default = "default_submits_per_client")]
+    #[schemars(range(min = 0, max = 100000))]
+    pub submits_per_minute_per_client: i32,
 }
 
 /// Game rules the browser client plays.
@@ -200,6 +237,10 @@ pub struct ServerSpec {
     #[serde(default = "default_server_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: i32,
+    /// Threads that replay submitted games to verify their scores (1-64); absent takes half the pod's cores, at least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub replay_threads: Option<i32>,
     /// Container port serving only `/metrics` (1-65535, default 9090), kept apart from the game port so a NetworkPolicy can admit scrapers there and players on the game port.
     #[serde(default = "default_metrics_port")]
     #[schemars(range(min = 1, max = 65535))]
@@ -604,6 +645,15 @@ fn default_service_port() -> i32 {
 fn default_ingress_path() -> String {
     "/".to_owned()
 }
+fn default_connections_per_client() -> i32 {
+    8
+}
+fn default_rooms_per_client() -> i32 {
+    2
+}
+fn default_submits_per_client() -> i32 {
+    30
+}
 fn default_route_timeout() -> String {
     "0s".to_owned()
 }
@@ -638,8 +688,20 @@ impl Default for GameSpec {
             scoreboard_size: default_scoreboard_size(),
             max_rooms: default_max_rooms(),
             max_connections: default_max_connections(),
+            rules_version: None,
             reconnect_grace_seconds: default_reconnect_grace(),
             allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl Default for ClientsSpec {
+    fn default() -> Self {
+        ClientsSpec {
+            trusted_proxies: Vec::new(),
+            max_connections_per_client: default_connections_per_client(),
+            max_rooms_per_client: default_rooms_per_client(),
+            submits_per_minute_per_client: default_submits_per_client(),
         }
     }
 }
@@ -670,6 +732,7 @@ impl Default for ServerSpec {
     fn default() -> Self {
         ServerSpec {
             port: default_server_port(),
+            replay_threads: None,
             metrics_port: default_metrics_port(),
             log_level: LogLevel::default(),
         }

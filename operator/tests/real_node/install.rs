@@ -70,7 +70,7 @@ async fn operator_pods_reconcile_the_minimal_example_and_a_player_scores() {
     assert_eq!(version["version"], OLD);
     let (_player, welcome) = Player::join(&game.ws_url()).await;
     assert_eq!(welcome["draining"], false);
-    let acked = game.play_solo("ada", 4200).await.expect("the score is acknowledged");
+    let acked = game.play_solo("ada", 7).await.expect("the score is acknowledged");
     game.assert_on_board(&[acked]).await;
 }
 

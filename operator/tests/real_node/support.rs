@@ -14,6 +14,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tetris_game_server::rules::{RulesetName, player};
 use tetris_operator::crd::TetrisApp;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -265,7 +266,7 @@ impl Game {
     }
 
     /// Plays a solo game the way the client does (issue, then submit); Some when acknowledged.
-    pub async fn play_solo(&self, name: &str, score: u64) -> Option<Acked> {
+    pub async fn play_solo(&self, name: &str, variant: u32) -> Option<Acked> {
         let issued: Value = self
             .http
             .post(format!("{}/api/games", self.base))
@@ -277,9 +278,19 @@ impl Game {
             .await
             .ok()?;
         let game_id = issued["gameId"].as_str()?;
-        let body = json!({"gameId": game_id, "name": name, "score": score, "lines": 24, "level": 2, "pieces": 60, "durationMs": 5000});
+        // A real game, played to its end by the game server's test player: the server replays the
+        // log and acknowledges only what the rules produce.
+        let setup = player::Setup {
+            ruleset: if issued["ruleset"] == "modern" { RulesetName::Modern } else { RulesetName::Classic },
+            version: u8::try_from(issued["rules"].as_u64()?).ok()?,
+            seed: u32::try_from(issued["seed"].as_u64()?).ok()?,
+            start_level: u32::try_from(issued["startLevel"].as_u64()?).ok()?,
+            goal: None,
+        };
+        let played = player::play(setup, variant, 0);
+        let body = player::submission(game_id, name, &played);
         let res = self.http.post(format!("{}/api/scores", self.base)).json(&body).send().await.ok()?;
-        (res.status().as_u16() == 201).then(|| Acked { name: name.to_owned(), score })
+        (res.status().as_u16() == 201).then(|| Acked { name: name.to_owned(), score: played.game.score })
     }
 
     /// Scores on the solo board, by name.
@@ -325,7 +336,7 @@ pub fn submit_stream(
         // At most 90 submissions, so every one fits on a 100-row board.
         while !*stopped.borrow() && i < 90 {
             i += 1;
-            if let Some(a) = game.play_solo(&format!("{prefix}{i}"), 1000 + i).await {
+            if let Some(a) = game.play_solo(&format!("{prefix}{i}"), u32::try_from(i).unwrap_or(0)).await {
                 acked.push(a);
             }
             tokio::select! {

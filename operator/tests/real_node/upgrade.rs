@@ -31,8 +31,12 @@ async fn finish_match_on_draining_pod(
     // Boards still flow both ways between the two players on the draining pod.
     a.relay(&mut b, 300).await;
     b.relay(&mut a, 100).await;
-    // Bob tops out below Alice's score, and Alice plays on past it: the match is decided whether the
-    // rules end it at the first top-out or compare scores once one player is out.
+    // The server replays both players' inputs and decides the match: Alice hard-drops a piece (her
+    // replayed score is above Bob's), the ping's answer says the server has taken her inputs, then
+    // Bob tops out.
+    a.send(json!({"type": "inputs", "frame": 120, "inputs": [[0, 4]]})).await;
+    a.send(json!({"type": "ping"})).await;
+    a.expect("pong").await;
     b.send(json!({"type": "game_over", "score": 100, "lines": 1, "level": 0})).await;
     a.send_state(900).await;
     let end_a = a.expect("match_end").await;
