@@ -25,7 +25,7 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
 (hack/images/build.sh operator && IMAGE_TAG=0.1.0 hack/images/build.sh game &&
   IMAGE_TAG=0.2.0 hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
 images_pid=$!
-suite rust-tests cargo test --workspace
+suite rust-tests cargo test --workspace --no-fail-fast
 wait "$images_pid" 2>/dev/null || true
 suite web hack/test-web.sh
 suite deploy hack/test-deploy.sh

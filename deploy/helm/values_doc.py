@@ -115,8 +115,11 @@ def main():
                 readme_path.write_text(updated)
 
     # The project README's table of the most-used values must name real keys.
+    # Only the Helm section's tables name chart values; other tables name TetrisApp fields.
     project_readme = (ROOT / "README.md").read_text()
-    for row in re.findall(r"^\| (`[^|]+`) \|", project_readme, flags=re.M):
+    helm = re.search(r"^### With Helm\n(.*?)(?=^#{1,3} )", project_readme, flags=re.M | re.S)
+    helm_section = helm.group(1) if helm else project_readme
+    for row in re.findall(r"^\| (`[^|]+`) \|", helm_section, flags=re.M):
         for key in re.findall(r"`([A-Za-z0-9_.]+)`", row):
             if "." in key or key in values:
                 try:

@@ -6,33 +6,8 @@
 use crate::rules::{RULES_VERSION, RULES_VERSIONS};
 use std::net::IpAddr;
 
-/// Names of the variables read here.
-pub mod vars {
-    /// Rules version new games are issued under (1 or 2; default the newest). Pin it to the old
-    /// version during a rolling upgrade that adds one, so old pods can verify every new game.
-    pub const RULES_VERSION: &str = "TETRIS_RULES_VERSION";
-    /// Threads that replay submitted games (default: half the cores, at least 1).
-    pub const REPLAY_THREADS: &str = "TETRIS_REPLAY_THREADS";
-    /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (default: none).
-    pub const TRUSTED_PROXIES: &str = "TETRIS_TRUSTED_PROXIES";
-    /// Open WebSocket connections per client address (default 0: no limit; the operator sets one).
-    /// Per-client limits are off by default because without `TETRIS_TRUSTED_PROXIES` a server
-    /// behind a proxy sees every player at the proxy's address.
-    pub const MAX_CONNECTIONS_PER_CLIENT: &str = "TETRIS_MAX_CONNECTIONS_PER_CLIENT";
-    /// Duo rooms a client address may have open at once (default 0: no limit).
-    pub const MAX_ROOMS_PER_CLIENT: &str = "TETRIS_MAX_ROOMS_PER_CLIENT";
-    /// Score submissions per client address per minute (default 0: no limit).
-    pub const SUBMITS_PER_MINUTE_PER_CLIENT: &str = "TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT";
-    /// Every name above.
-    pub const ALL: [&str; 6] = [
-        RULES_VERSION,
-        REPLAY_THREADS,
-        TRUSTED_PROXIES,
-        MAX_CONNECTIONS_PER_CLIENT,
-        MAX_ROOMS_PER_CLIENT,
-        SUBMITS_PER_MINUTE_PER_CLIENT,
-    ];
-}
+/// Names of the variables read here (declared in the shared contract, which the operator renders).
+pub use tetris_config::server_vars as vars;
 
 /// A network in CIDR notation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

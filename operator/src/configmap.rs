@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use tetris_config::{ConfigError, GameConfig, LogLevel, Ruleset, vars};
+use tetris_config::{ConfigError, GameConfig, LogLevel, Ruleset, server_vars, vars};
 
 use crate::crd::{self, TetrisAppSpec};
 use crate::meta::{DATABASE_PATH, Parent};
@@ -55,23 +55,6 @@ fn narrow<T: TryFrom<i32>>(var: &'static str, value: i32) -> Result<T, ConfigErr
         value: value.to_string(),
         reason: "out of range for the game server".to_owned(),
     })
-}
-
-/// The game server's settings that live outside [`GameConfig`] (its replay verification and
-/// per-client limits, parsed by the server's `settings` module; a test checks the names match).
-pub mod server_vars {
-    /// Rules version of new games.
-    pub const RULES_VERSION: &str = "TETRIS_RULES_VERSION";
-    /// Replay threads.
-    pub const REPLAY_THREADS: &str = "TETRIS_REPLAY_THREADS";
-    /// Trusted proxies (CIDRs, comma-separated).
-    pub const TRUSTED_PROXIES: &str = "TETRIS_TRUSTED_PROXIES";
-    /// Open WebSockets per client.
-    pub const MAX_CONNECTIONS_PER_CLIENT: &str = "TETRIS_MAX_CONNECTIONS_PER_CLIENT";
-    /// Open rooms per client.
-    pub const MAX_ROOMS_PER_CLIENT: &str = "TETRIS_MAX_ROOMS_PER_CLIENT";
-    /// Score submits per client per minute.
-    pub const SUBMITS_PER_MINUTE_PER_CLIENT: &str = "TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT";
 }
 
 /// The environment data of the ConfigMap: the checked game config plus the server settings of
@@ -143,25 +126,6 @@ mod tests {
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert_eq!(settings.max_rooms_per_client, 4);
         assert_eq!(settings.max_connections_per_client, 8, "the CRD's default");
-        use tetris_game_server::settings::vars;
-        assert_eq!(
-            [
-                server_vars::RULES_VERSION,
-                server_vars::REPLAY_THREADS,
-                server_vars::TRUSTED_PROXIES,
-                server_vars::MAX_CONNECTIONS_PER_CLIENT,
-                server_vars::MAX_ROOMS_PER_CLIENT,
-                server_vars::SUBMITS_PER_MINUTE_PER_CLIENT
-            ],
-            [
-                vars::RULES_VERSION,
-                vars::REPLAY_THREADS,
-                vars::TRUSTED_PROXIES,
-                vars::MAX_CONNECTIONS_PER_CLIENT,
-                vars::MAX_ROOMS_PER_CLIENT,
-                vars::SUBMITS_PER_MINUTE_PER_CLIENT
-            ],
-        );
         let defaults = built("version: 1.0.0").data.expect("data");
         assert!(!defaults.contains_key(server_vars::RULES_VERSION), "absent: the server's newest rules");
     }

@@ -423,6 +423,12 @@ fn check_host() -> Result<()> {
 /// Runs the cleanup script of every run directory whose owner process is gone, then deletes any
 /// node network namespace (`lc-<pid>`) whose owner is gone but whose directory already went (its
 /// veth would hold the fixed addresses and routes the new run needs).
+/// [`sweep`] for every run under `base` (tests call it before they record the host's state, so a
+/// run killed before them does not count as theirs).
+pub fn sweep_dead_runs(base: &Path) {
+    sweep(&base.join(".none"));
+}
+
 fn sweep(run_dir: &Path) {
     sweep_dirs(run_dir);
     let Ok(entries) = std::fs::read_dir("/run/netns") else { return };

@@ -136,6 +136,7 @@ spec:
 #[test]
 fn a_killed_run_with_running_pods_leaves_nothing_behind() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    local_cluster::node::sweep_dead_runs(&std::env::temp_dir().join("local-cluster"));
     let before = host_network();
     let mut run = up(&[]);
     kubectl(&run, &["apply", "-f", "-"], Some(WORKLOAD));
@@ -158,6 +159,7 @@ fn a_killed_run_with_running_pods_leaves_nothing_behind() {
 #[test]
 fn a_run_that_panics_leaves_nothing_behind() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    local_cluster::node::sweep_dead_runs(&std::env::temp_dir().join("local-cluster"));
     let before = host_network();
     let mut run = up(&["--panic-after-ready"]);
     let status = run.child.wait().expect("wait");
