@@ -75,7 +75,8 @@ test('duo modern: room by code, line clear and garbage reach the opponent, mirro
   await bob.screenshot({ path: screenshotPath('07-duo-bob-sees-alice'), fullPage: true });
 
   // Garbage: Alice builds for a double or better; the lines she sends reach Bob's game.
-  const a2 = await playUntil(alice, (s) => s.sentGarbage >= 1, 60, { preferMulti: true });
+  // The bot plans for a multi-line clear but plays in real time; allow it enough pieces to get one.
+  const a2 = await playUntil(alice, (s) => s.sentGarbage >= 1, 150, { preferMulti: true });
   assert.ok(a2.sentGarbage >= 1, `alice sent ${a2.sentGarbage} garbage lines`);
   const b2 = await waitForSnapshot(bob, (s) => s.receivedGarbage >= a2.sentGarbage, 'bob to receive the garbage', 10000);
   assert.ok(b2.me.pendingGarbage > 0 || b2.me.board.includes(8), 'garbage is queued or already on the board');
