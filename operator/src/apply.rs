@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{info, warn};
 
-use crate::caches::{ApiState, ChildCaches, OptionalCache};
+use crate::caches::{ApiState, Child, ChildCaches, OptionalCache};
 use crate::children::Children;
 use crate::meta::{FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
@@ -136,11 +136,7 @@ async fn optional<K>(
     field: &str,
 ) -> Result<Optional<K>>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + Debug,
+    K: Child,
 {
     match (cache.state(), desired) {
         (ApiState::Served, Some(d)) => Ok(Optional::Applied(ensure(ctx, &cache.store, parent, d).await?)),
@@ -167,11 +163,7 @@ fn was_created<K>(a: &Applied<K>) -> bool {
 /// Server-side applies `desired` unless the watch cache shows it is already in place.
 async fn ensure<K>(ctx: &Applier<'_>, store: &Store<K>, parent: &Parent, desired: &K) -> Result<Applied<K>>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + Serialize
-        + DeserializeOwned
-        + Debug,
+    K: Child,
 {
     let name = desired.meta().name.clone().ok_or(Error::MissingMetadata("child name"))?;
     let live = store.get(&child_ref(parent, &name));
@@ -225,10 +217,7 @@ where
 /// costs no request). `field` is the spec field whose absence asks for the removal, for the log.
 async fn remove<K>(ctx: &Applier<'_>, store: &Store<K>, parent: &Parent, field: &str) -> Result<()>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Child,
 {
     let Some(live) = store.get(&child_ref(parent, &parent.name)) else { return Ok(()) };
     let ours =

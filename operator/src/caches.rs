@@ -18,6 +18,7 @@ use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::meta::{MANAGED_BY, MANAGED_BY_LABEL};
@@ -49,6 +50,31 @@ impl<K: Resource<DynamicType = ()> + 'static> OptionalCache<K> {
     pub fn state(&self) -> ApiState {
         self.state.borrow().clone()
     }
+}
+
+/// What every child kind is: a namespaced Kubernetes object the operator can read, write and cache.
+pub trait Child:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Child for K where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// A boxed watch stream of one child kind.
@@ -175,13 +201,7 @@ impl ChildCaches {
 /// fields are dropped before caching: they are large and the drift check does not read them.
 fn child_watch<K>(client: &Client, namespace: Option<&str>) -> (Store<K>, ChildStream<K>)
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Child,
 {
     let api: Api<K> = namespaced_or_all(client, namespace);
     let (reader, writer) = reflector::store();
@@ -198,13 +218,7 @@ where
 /// A reflector like [`child_watch`] over a kind that may not be served, reporting whether it is.
 fn optional_watch<K>(client: &Client, namespace: Option<&str>) -> (OptionalCache<K>, ChildStream<K>)
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
+    K: Child,
 {
     let api: Api<K> = namespaced_or_all(client, namespace);
     let (reader, writer) = reflector::store();
