@@ -95,14 +95,30 @@ pub mod server_vars {
     pub const MAX_ROOMS_PER_CLIENT: &str = "TETRIS_MAX_ROOMS_PER_CLIENT";
     /// Score submissions per client address per minute (default 0: no limit).
     pub const SUBMITS_PER_MINUTE_PER_CLIENT: &str = "TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT";
+    /// Where scores are kept: `sqlite` (default; the file at `TETRIS_DATABASE`) or `postgres`
+    /// (the server at `TETRIS_DATABASE_URL`).
+    pub const SCOREBOARD_BACKEND: &str = "TETRIS_SCOREBOARD_BACKEND";
+    /// PostgreSQL connection URI (`postgresql://user:password@host:port/db?sslmode=...`), the shape
+    /// of CloudNativePG's `<cluster>-app` Secret key `uri`. The operator passes it from the Secret
+    /// (`secretKeyRef`), never through the ConfigMap.
+    pub const DATABASE_URL: &str = "TETRIS_DATABASE_URL";
+    /// Most PostgreSQL connections one server holds open (its pool's bound).
+    pub const DATABASE_POOL_SIZE: &str = "TETRIS_DATABASE_POOL_SIZE";
+    /// This pod's IP (the downward API's `status.podIP`): where the other replicas of the app reach
+    /// the duo rooms this pod hosts.
+    pub const POD_IP: &str = "TETRIS_POD_IP";
     /// Every name above.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 10] = [
         RULES_VERSION,
         REPLAY_THREADS,
         TRUSTED_PROXIES,
         MAX_CONNECTIONS_PER_CLIENT,
         MAX_ROOMS_PER_CLIENT,
         SUBMITS_PER_MINUTE_PER_CLIENT,
+        SCOREBOARD_BACKEND,
+        DATABASE_URL,
+        DATABASE_POOL_SIZE,
+        POD_IP,
     ];
 }
 
