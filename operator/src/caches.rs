@@ -206,7 +206,7 @@ where
     let api: Api<K> = namespaced_or_all(client, namespace);
     let (reader, writer) = reflector::store();
     let config = watch_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
-    let stream = watcher(api, config)
+    let stream = relisting_watcher(api, config)
         .default_backoff()
         .modify(|obj| obj.managed_fields_mut().clear())
         .reflect(writer)
@@ -225,7 +225,7 @@ where
     let (tx, state) = tokio::sync::watch::channel(ApiState::Unknown);
     let kind = format!("{}/{} {}", K::group(&()), K::version(&()), K::kind(&()));
     let config = watch_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY}"));
-    let stream = watcher(api, config)
+    let stream = relisting_watcher(api, config)
         .inspect(move |event| match event {
             Ok(watcher::Event::InitDone) => {
                 tx.send_if_modified(|s| std::mem::replace(s, ApiState::Served) != ApiState::Served);
@@ -257,11 +257,47 @@ where
 }
 
 /// The watch settings of every watch: lists are "most recent" (a consistent read, not whatever
-/// the API server's watch cache holds). After an API server restart, a list from its freshly
-/// started cache came back with a resourceVersion the same cache then refused to watch from (410
-/// Expired, on every retry), seen in a churn test that is not in the suite yet.
+/// the API server's watch cache holds).
 pub fn watch_config() -> watcher::Config {
     watcher::Config::default().list_semantic(watcher::ListSemantic::MostRecent)
+}
+
+/// kube-runtime's [`watcher`], started over from a fresh list whenever the API server refuses to
+/// resume a watch from the resourceVersion it holds (410 Gone).
+///
+/// # Why
+/// kube-runtime re-lists on a 410 that arrives as a watch *event*, but when the request that
+/// resumes a watch is itself answered 410 (what a restarted API server does for a resourceVersion
+/// older than its new watch cache), it retries the same resourceVersion forever: the cache, and
+/// the controller it feeds, never see another change. The churn test (`e2e::churn`) restarts
+/// the API server and caught exactly that. Starting a new watcher lists again; the reflector
+/// treats the new list as a full replacement of its store.
+pub fn relisting_watcher<K>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let start = move || watcher(api.clone(), config.clone()).boxed();
+    let first = start();
+    futures::stream::unfold((first, start), |(mut inner, start)| async move {
+        let item = inner.next().await?;
+        if is_gone(&item) {
+            tracing::info!("the API server refused to resume a watch (410 Gone); listing again");
+            inner = start();
+        }
+        Some((item, (inner, start)))
+    })
+}
+
+/// Whether a watch failed because its resourceVersion is too old for the API server.
+fn is_gone<K>(item: &Result<watcher::Event<K>, watcher::Error>) -> bool {
+    matches!(
+        item,
+        Err(watcher::Error::WatchStartFailed(kube::Error::Api(status))
+            | watcher::Error::WatchFailed(kube::Error::Api(status))) if status.code == 410
+    )
 }
 
 /// An Api for one namespace, or for all of them.

@@ -87,7 +87,7 @@ pub async fn run(
     let apps: Api<Guarded> = namespaced_or_all(&client, settings.namespace.as_deref());
     let (reader, writer) = reflector::store();
     let deleted_ctx = ctx.clone();
-    let app_stream = watcher(apps, crate::caches::watch_config())
+    let app_stream = crate::caches::relisting_watcher(apps, crate::caches::watch_config())
         .default_backoff()
         .modify(|app| app.managed_fields_mut().clear())
         .reflect(writer)
