@@ -73,7 +73,7 @@ pub enum Backend {
 pub struct PostgresSpec {
     /// Secret (in the TetrisApp's namespace) holding the connection URI, e.g. CloudNativePG's `<cluster>-app`. The kubelet reads it when it starts a pod; the operator never does.
     pub secret_ref: UriSecretRef,
-    /// Most connections one game-server pod holds open (1-100, default 10). Pods times this must stay below the server's `max_connections`.
+    /// Size of each game-server pod's connection pool (1-100, default 10). A pod holds at most this plus one connection (the live scoreboard's listener), so `autoscaling.maxReplicas` (or `replicas`) times (`poolSize` + 1) must stay below PostgreSQL's `max_connections`.
     #[serde(default = "default_pool_size")]
     #[schemars(range(min = 1, max = 100))]
     pub pool_size: i32,
@@ -133,12 +133,14 @@ pub fn config_data(spec: &TetrisAppSpec, data: &mut BTreeMap<String, String>) {
     }
 }
 
-/// Shapes the built Deployment for the backend: the pod's own IP for duo rooms across replicas
-/// (both backends); with PostgreSQL the URI from the Secret, no data volume, and a soft spread
-/// across nodes unless the user spread the pods over the hostname already.
+/// Shapes the built Deployment for PostgreSQL: the URI from the Secret, the pod's own IP (where
+/// the other replicas reach the duo rooms it hosts; the server uses it only with PostgreSQL), no
+/// data volume, and a soft spread across nodes unless the user spread the pods over the hostname
+/// already. A SQLite app's Deployment is left exactly as it was, so upgrading the operator rolls
+/// no pods of such apps.
 pub fn shape_deployment(deployment: &mut Deployment, parent: &Parent, spec: &TetrisAppSpec) {
+    let Some(pg) = postgres(spec) else { return };
     let Some(pod) = deployment.spec.as_mut().and_then(|s| s.template.spec.as_mut()) else { return };
-    let pg = postgres(spec);
     for c in &mut pod.containers {
         let env = c.env.get_or_insert_with(Vec::new);
         env.push(EnvVar {
@@ -152,26 +154,21 @@ pub fn shape_deployment(deployment: &mut Deployment, parent: &Parent, spec: &Tet
             }),
             ..EnvVar::default()
         });
-        if let Some(pg) = pg {
-            env.push(EnvVar {
-                name: server_vars::DATABASE_URL.to_owned(),
-                value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector {
-                        name: pg.secret_ref.name.clone(),
-                        key: pg.secret_ref.key.clone(),
-                        optional: Some(false),
-                    }),
-                    ..EnvVarSource::default()
+        env.push(EnvVar {
+            name: server_vars::DATABASE_URL.to_owned(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: pg.secret_ref.name.clone(),
+                    key: pg.secret_ref.key.clone(),
+                    optional: Some(false),
                 }),
-                ..EnvVar::default()
-            });
-            if let Some(mounts) = c.volume_mounts.as_mut() {
-                mounts.retain(|m| m.name != DATA_VOLUME);
-            }
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        });
+        if let Some(mounts) = c.volume_mounts.as_mut() {
+            mounts.retain(|m| m.name != DATA_VOLUME);
         }
-    }
-    if pg.is_none() {
-        return;
     }
     if let Some(volumes) = pod.volumes.as_mut() {
         volumes.retain(|v| v.name != DATA_VOLUME);
@@ -299,10 +296,13 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_mode_keeps_volume_and_same_node_rule_and_adds_only_the_pod_ip() {
+    fn sqlite_mode_leaves_the_deployment_as_it_was() {
+        let app = app("version: 1.0.0");
+        let parent = Parent::of(&app).expect("fixture has metadata");
         let dep = shaped("version: 1.0.0");
+        assert_eq!(dep, crate::deployment::build(&parent, &app.spec, "cafe"), "no pod of a SQLite app rolls");
         assert!(env(&dep, server_vars::DATABASE_URL).is_none());
-        assert!(env(&dep, server_vars::POD_IP).is_some());
+        assert!(env(&dep, server_vars::POD_IP).is_none());
         let p = pod(&dep);
         assert!(p.volumes.iter().flatten().any(|v| v.name == DATA_VOLUME));
         assert!(p.topology_spread_constraints.is_none());

@@ -235,7 +235,14 @@ async fn postgres_app_spreads_without_a_volume_follows_its_autoscaler_and_keeps_
     let dep = env.deployment("hiscore").await;
     let pod = dep.spec.and_then(|s| s.template.spec).expect("pod spec");
     assert!(pod.affinity.and_then(|a| a.pod_affinity).is_some(), "same-node rule with ReadWriteOnce SQLite");
-    assert!(pod.containers[0].env.iter().flatten().all(|e| e.name != "TETRIS_DATABASE_URL"));
+    assert!(
+        pod.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .all(|e| e.name != "TETRIS_DATABASE_URL" && e.name != "TETRIS_POD_IP"),
+        "a SQLite app's pods are as before"
+    );
     env.stop().await;
 }
 
