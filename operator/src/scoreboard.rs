@@ -342,6 +342,53 @@ mod tests {
     }
 
     #[test]
+    fn a_rollout_stuck_in_postgres_mode_is_degraded_naming_the_secret_ref() {
+        use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentStatus};
+        let app = app(&format!("{PG}\nreplicas: 2"));
+        let parent = Parent::of(&app).expect("fixture has metadata");
+        // Pods waiting in CreateContainerConfigError never turn available; the Deployment
+        // controller gives up at the deadline.
+        let mut dep = crate::deployment::build(&parent, &app.spec, "h");
+        dep.metadata.generation = Some(1);
+        dep.status = Some(DeploymentStatus {
+            observed_generation: Some(1),
+            replicas: Some(2),
+            updated_replicas: Some(2),
+            conditions: Some(vec![DeploymentCondition {
+                type_: "Progressing".into(),
+                status: "False".into(),
+                reason: Some("ProgressDeadlineExceeded".into()),
+                ..DeploymentCondition::default()
+            }]),
+            ..DeploymentStatus::default()
+        });
+        let now =
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        let s = crate::status::compute(&app, &parent, Some(&dep), None, &[], None, &now);
+        let degraded = crate::status::find(&s, crate::status::DEGRADED).expect("Degraded");
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "ProgressDeadlineExceeded")
+        );
+        assert!(
+            degraded.message.contains("spec.scoreboard.postgres.secretRef (Secret scores-app, key uri)"),
+            "{}",
+            degraded.message
+        );
+    }
+
+    #[test]
+    fn placement_keeping_the_apps_pods_apart_is_fine_without_a_volume() {
+        let anti = "\npod:\n  affinity:\n    podAntiAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n      - topologyKey: kubernetes.io/hostname\n        labelSelector:\n          matchLabels: {gameops.dev/tetrisapp: arcade}";
+        let check = |spec: &str| {
+            let app = app(spec);
+            crate::deployment::check_placement(&Parent::of(&app).expect("metadata"), &app.spec)
+        };
+        assert!(check(&format!("version: 1.0.0{anti}")).is_err(), "refused with ReadWriteOnce SQLite");
+        assert!(check(&format!("{PG}{anti}")).is_ok(), "no same-node rule with PostgreSQL");
+    }
+
+    #[test]
     fn the_deadline_hint_names_the_secret_field() {
         let hint = deadline_hint(&app(PG).spec).expect("postgres mode");
         assert!(hint.contains("spec.scoreboard.postgres.secretRef") && hint.contains("scores-app"));
