@@ -1,6 +1,8 @@
 //! The apply step of the pipeline (needs a client): server-side apply of each child that the watch
 //! cache shows is not yet as desired, under one field manager with `force`, and removal of the
-//! optional children (Ingress, HTTPRoute, PodMonitor, NetworkPolicy) the spec no longer asks for.
+//! optional children (Ingress, HTTPRoute, PodMonitor, NetworkPolicy, HorizontalPodAutoscaler,
+//! PodDisruptionBudget) the spec no longer asks for. The SQLite claim is never removed: with the
+//! PostgreSQL backend it is only no longer applied, so its scores stay for the import.
 //! A child whose kind the cluster does not serve (its CRD is missing) is reported, not retried.
 
 use std::fmt::Debug;
@@ -60,8 +62,10 @@ pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Re
         }
     };
     // The claim and the ConfigMap first: the pods mount the one and read the other at start.
-    let pvc = ensure(ctx, &ctx.caches.pvcs, parent, &desired.pvc).await?;
-    note("PersistentVolumeClaim", was_created(&pvc));
+    if let Some(pvc) = &desired.pvc {
+        let pvc = ensure(ctx, &ctx.caches.pvcs, parent, pvc).await?;
+        note("PersistentVolumeClaim", was_created(&pvc));
+    }
     let cm = ensure(ctx, &ctx.caches.configmaps, parent, &desired.configmap).await?;
     note("ConfigMap", was_created(&cm));
     let dep = ensure(ctx, &ctx.caches.deployments, parent, &desired.deployment).await?;
@@ -81,6 +85,20 @@ pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Re
             note("NetworkPolicy", was_created(&np));
         }
         None => remove(ctx, &ctx.caches.network_policies, parent, "spec.networkPolicy.enabled").await?,
+    }
+    match &desired.hpa {
+        Some(hpa) => {
+            let hpa = ensure(ctx, &ctx.caches.hpas, parent, hpa).await?;
+            note("HorizontalPodAutoscaler", was_created(&hpa));
+        }
+        None => remove(ctx, &ctx.caches.hpas, parent, "spec.autoscaling").await?,
+    }
+    match &desired.pdb {
+        Some(pdb) => {
+            let pdb = ensure(ctx, &ctx.caches.pdbs, parent, pdb).await?;
+            note("PodDisruptionBudget", was_created(&pdb));
+        }
+        None => remove(ctx, &ctx.caches.pdbs, parent, "spec.disruption").await?,
     }
     let mut unavailable = Vec::new();
     let route = optional(ctx, &ctx.caches.routes, parent, desired.route.as_ref(), "spec.route").await?;

@@ -1,5 +1,6 @@
 //! Watch caches of the children (ConfigMaps, Deployments, Services, Ingresses, NetworkPolicies,
-//! HTTPRoutes, PodMonitors, claims that carry the operator's managed-by label). The reconciler
+//! HTTPRoutes, PodMonitors, HorizontalPodAutoscalers, PodDisruptionBudgets, claims that carry the
+//! operator's managed-by label). The reconciler
 //! compares desired children with these instead of asking the API server, and the same watch
 //! streams trigger reconciles of the owning app.
 //!
@@ -12,8 +13,10 @@ use std::fmt::Debug;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -95,6 +98,10 @@ pub struct ChildCaches {
     pub network_policies: Store<NetworkPolicy>,
     /// PersistentVolumeClaims.
     pub pvcs: Store<PersistentVolumeClaim>,
+    /// HorizontalPodAutoscalers.
+    pub hpas: Store<HorizontalPodAutoscaler>,
+    /// PodDisruptionBudgets.
+    pub pdbs: Store<PodDisruptionBudget>,
     /// HTTPRoutes (Gateway API CRDs).
     pub routes: OptionalCache<HttpRoute>,
     /// PodMonitors (Prometheus Operator CRDs).
@@ -117,6 +124,10 @@ pub struct ChildStreams {
     pub network_policies: ChildStream<NetworkPolicy>,
     /// PersistentVolumeClaims.
     pub pvcs: ChildStream<PersistentVolumeClaim>,
+    /// HorizontalPodAutoscalers.
+    pub hpas: ChildStream<HorizontalPodAutoscaler>,
+    /// PodDisruptionBudgets.
+    pub pdbs: ChildStream<PodDisruptionBudget>,
     /// HTTPRoutes.
     pub routes: ChildStream<HttpRoute>,
     /// PodMonitors.
@@ -132,6 +143,8 @@ impl ChildCaches {
         let (ingresses, ing) = child_watch(client, namespace);
         let (network_policies, np) = child_watch(client, namespace);
         let (pvcs, pvc) = child_watch(client, namespace);
+        let (hpas, hpa) = child_watch(client, namespace);
+        let (pdbs, pdb) = child_watch(client, namespace);
         let (routes, route) = optional_watch(client, namespace);
         let (pod_monitors, pm) = optional_watch(client, namespace);
         // One task waits for the stores: concurrent waiters on a kube Store's readiness are not all
@@ -146,6 +159,8 @@ impl ChildCaches {
             ingresses.clone(),
             network_policies.clone(),
             pvcs.clone(),
+            hpas.clone(),
+            pdbs.clone(),
         );
         let states = (routes.state.clone(), pod_monitors.state.clone());
         tokio::spawn(async move {
@@ -159,6 +174,8 @@ impl ChildCaches {
                 stores.3.wait_until_ready(),
                 stores.4.wait_until_ready(),
                 stores.5.wait_until_ready(),
+                stores.6.wait_until_ready(),
+                stores.7.wait_until_ready(),
                 async { route_state.wait_for(known).await.map(|_| ()) },
                 async { pm_state.wait_for(known).await.map(|_| ()) },
             );
@@ -172,6 +189,8 @@ impl ChildCaches {
                 ingresses,
                 network_policies,
                 pvcs,
+                hpas,
+                pdbs,
                 routes,
                 pod_monitors,
                 ready,
@@ -183,6 +202,8 @@ impl ChildCaches {
                 ingresses: ing,
                 network_policies: np,
                 pvcs: pvc,
+                hpas: hpa,
+                pdbs: pdb,
                 routes: route,
                 pod_monitors: pm,
             },

@@ -2,23 +2,28 @@
 //! of children it should have, each stamped with the hash of itself.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use tetris_config::{ConfigError, vars};
 
 use crate::crd::TetrisApp;
 use crate::meta::{Parent, hash_of, stamp_applied_hash};
 use crate::podmonitor::PodMonitor;
 use crate::route::HttpRoute;
-use crate::{Result, configmap, deployment, ingress, networkpolicy, podmonitor, pvc, route, service};
+use crate::{
+    Result, configmap, deployment, hpa, ingress, networkpolicy, pdb, podmonitor, pvc, route, scoreboard,
+    service,
+};
 
 /// Every child of one TetrisApp, as the operator wants it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Children {
     /// Game configuration as `TETRIS_*` environment.
     pub configmap: ConfigMap,
-    /// The scoreboard claim.
-    pub pvc: PersistentVolumeClaim,
+    /// The scoreboard claim, with the SQLite backend (never deleted by the operator: see [`scoreboard`]).
+    pub pvc: Option<PersistentVolumeClaim>,
     /// The game-server pods.
     pub deployment: Deployment,
     /// The Service in front of them.
@@ -31,6 +36,10 @@ pub struct Children {
     pub pod_monitor: Option<PodMonitor>,
     /// The NetworkPolicy, when `spec.networkPolicy.enabled`.
     pub network_policy: Option<NetworkPolicy>,
+    /// The HorizontalPodAutoscaler, when `spec.autoscaling` is set.
+    pub hpa: Option<HorizontalPodAutoscaler>,
+    /// The PodDisruptionBudget, when the pods can leave their nodes one at a time.
+    pub pdb: Option<PodDisruptionBudget>,
     /// Where players reach the game.
     pub url: String,
 }
@@ -48,8 +57,14 @@ pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Chi
     let mut configmap = configmap::build(parent, &config, &app.spec);
     let config_hash = hash_of(&configmap.data)?;
     let mut deployment = deployment::build(parent, &app.spec, &config_hash);
+    scoreboard::shape_deployment(&mut deployment, parent, &app.spec);
+    if let Some(s) = deployment.spec.as_mut() {
+        s.replicas = Some(hpa::replicas(&app.spec));
+    }
     let mut service = service::build(parent, &app.spec);
-    let mut pvc = pvc::build(parent, &app.spec);
+    let mut pvc = scoreboard::uses_volume(&app.spec).then(|| pvc::build(parent, &app.spec));
+    let mut hpa = hpa::build(parent, &app.spec);
+    let mut pdb = pdb::build(parent, &app.spec);
     let mut ingress = ingress::build(parent, &app.spec);
     let mut route = route::build(parent, &app.spec);
     let mut pod_monitor = podmonitor::build(parent, &app.spec);
@@ -57,7 +72,9 @@ pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Chi
     stamp_applied_hash(&mut configmap)?;
     stamp_applied_hash(&mut deployment)?;
     stamp_applied_hash(&mut service)?;
-    stamp_applied_hash(&mut pvc)?;
+    stamp_all(&mut pvc)?;
+    stamp_all(&mut hpa)?;
+    stamp_all(&mut pdb)?;
     stamp_all(&mut ingress)?;
     stamp_all(&mut route)?;
     stamp_all(&mut pod_monitor)?;
@@ -65,7 +82,19 @@ pub fn build(app: &TetrisApp, parent: &Parent) -> Result<std::result::Result<Chi
     let url = route::public_url(&app.spec)
         .or_else(|| ingress::public_url(&app.spec))
         .unwrap_or_else(|| service::cluster_url(parent, &app.spec));
-    Ok(Ok(Children { configmap, pvc, deployment, service, ingress, route, pod_monitor, network_policy, url }))
+    Ok(Ok(Children {
+        configmap,
+        pvc,
+        deployment,
+        service,
+        ingress,
+        route,
+        pod_monitor,
+        network_policy,
+        hpa,
+        pdb,
+        url,
+    }))
 }
 
 fn stamp_all<K: kube::Resource + serde::Serialize>(child: &mut Option<K>) -> Result<()> {
@@ -119,7 +148,7 @@ mod tests {
         assert!(c.configmap.annotations().contains_key(APPLIED_HASH_ANNOTATION));
         assert!(c.deployment.annotations().contains_key(APPLIED_HASH_ANNOTATION));
         assert!(c.service.annotations().contains_key(APPLIED_HASH_ANNOTATION));
-        assert!(c.pvc.annotations().contains_key(APPLIED_HASH_ANNOTATION));
+        assert!(c.pvc.expect("claim").annotations().contains_key(APPLIED_HASH_ANNOTATION));
         assert!(c.ingress.expect("ingress").annotations().contains_key(APPLIED_HASH_ANNOTATION));
         assert_eq!(c.url, "http://t.example.com/");
     }

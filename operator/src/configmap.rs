@@ -76,6 +76,7 @@ pub fn data(config: &GameConfig, spec: &TetrisAppSpec) -> BTreeMap<String, Strin
     if let Some(n) = spec.server.replay_threads {
         data.insert(server_vars::REPLAY_THREADS.to_owned(), n.to_string());
     }
+    crate::scoreboard::config_data(spec, &mut data);
     data
 }
 

@@ -31,6 +31,7 @@ use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
 use crate::notices;
 use crate::route;
+use crate::scoreboard;
 use crate::status::{self, Problem};
 use crate::{Error, Result};
 
@@ -114,6 +115,8 @@ pub async fn run(
         ingresses,
         network_policies,
         pvcs,
+        hpas,
+        pdbs,
         routes,
         pod_monitors,
     } = streams;
@@ -126,6 +129,8 @@ pub async fn run(
         // A Gateway writing the route's status reconciles the app, which mirrors it.
         .owns_stream(routes)
         .owns_stream(pod_monitors)
+        .owns_stream(hpas)
+        .owns_stream(pdbs)
         // Retained claims have no owner reference, so they map back to their app by label.
         .watches_stream(pvcs, |pvc: PersistentVolumeClaim| {
             let ns = pvc.namespace()?;
@@ -251,6 +256,9 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         },
     };
 
+    // A SQLite claim outliving a switch to PostgreSQL is said in the status until it is deleted.
+    let claim = ctx.caches.pvcs.get(&child_ref(&parent, &parent.pvc_name()));
+    route_conditions.extend(scoreboard::retained_volume(&parent, &app.spec, claim.as_deref()));
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let new = status::compute(
         app,
@@ -269,6 +277,10 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         info!(namespace = %parent.namespace, name = %parent.name, ready, version = ?new.version, "status changed");
         for notice in notices::for_change(&old, &new) {
             publish(ctx, app, notice.warning, notice.reason, notice.note).await;
+        }
+        let retained = |s: &TetrisAppStatus| status::find(s, scoreboard::VOLUME_RETAINED).cloned();
+        if let (None, Some(kept)) = (retained(&old), retained(&new)) {
+            publish(ctx, app, false, scoreboard::VOLUME_RETAINED_EVENT, kept.message).await;
         }
     }
     if let Some(e) = retry {
@@ -311,7 +323,7 @@ impl Context {
 /// One Event listing the children that had to be created (first reconcile, or deleted by someone).
 async fn created_event(ctx: &Context, parent: &Parent, desired: &Children, created: &[String]) {
     let mut note = format!("created {}", created.join(", "));
-    if desired.pvc.metadata.owner_references.is_none() {
+    if desired.pvc.as_ref().is_some_and(|pvc| pvc.metadata.owner_references.is_none()) {
         note.push_str(&format!(
             "; PersistentVolumeClaim {} is kept when the TetrisApp is deleted (deletionPolicy Retain)",
             parent.pvc_name()
@@ -384,7 +396,9 @@ async fn publish_ref(
 async fn app_deleted(ctx: Arc<Context>, app: TetrisApp) {
     let Ok(parent) = Parent::of(&app) else { return };
     ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), None);
-    if app.spec.storage.deletion_policy != DeletionPolicy::Retain {
+    // With the PostgreSQL backend there may be no claim at all.
+    let claim = ctx.caches.pvcs.get(&child_ref(&parent, &parent.pvc_name()));
+    if app.spec.storage.deletion_policy != DeletionPolicy::Retain || claim.is_none() {
         return;
     }
     let note = format!(

@@ -14,6 +14,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tetris_config::limits;
 
+pub use crate::hpa::AutoscalingSpec;
+pub use crate::pdb::DisruptionSpec;
+pub use crate::scoreboard::{Backend, PostgresSpec, ScoreboardSpec, UriSecretRef};
+
 /// API group of the `TetrisApp` kind.
 pub const GROUP: &str = "gameops.dev";
 /// Default image repository of the game server.
@@ -49,9 +53,34 @@ pub const DEFAULT_IMAGE: &str = "ghcr.io/tetris-operator/game-server";
         .reason(::kube::core::Reason::FieldValueInvalid),
 )]
 #[x_kube(
-    validation = Rule::new("self.storage.accessMode != 'ReadWriteOncePod' || (self.upgrade.strategy == 'Recreate' && self.replicas <= 1)")
+    validation = Rule::new("self.scoreboard.backend == 'postgres' || self.storage.accessMode != 'ReadWriteOncePod' || (self.upgrade.strategy == 'Recreate' && self.replicas <= 1)")
         .message("storage.accessMode ReadWriteOncePod requires upgrade.strategy Recreate and replicas at most 1, because only one pod can ever mount the volume")
         .field_path(".storage.accessMode")
+        .reason(::kube::core::Reason::FieldValueInvalid)
+)]
+// Issue 12: scoreboard backend, autoscaling, disruption budget (types in scoreboard.rs, hpa.rs, pdb.rs).
+#[x_kube(
+    validation = Rule::new("!has(self.autoscaling) || (has(self.resources) && has(self.resources.requests) && 'cpu' in self.resources.requests)")
+        .message("autoscaling requires resources.requests.cpu, because the CPU target is a percentage of the request")
+        .field_path(".autoscaling")
+        .reason(::kube::core::Reason::FieldValueRequired)
+)]
+#[x_kube(
+    validation = Rule::new("!has(self.autoscaling) || self.scoreboard.backend == 'postgres' || self.storage.accessMode != 'ReadWriteOncePod'")
+        .message("autoscaling with scoreboard.backend sqlite cannot use storage.accessMode ReadWriteOncePod, which lets only one pod mount the volume; use scoreboard.backend postgres")
+        .field_path(".autoscaling")
+        .reason(::kube::core::Reason::FieldValueForbidden)
+)]
+#[x_kube(
+    validation = Rule::new("!has(self.disruption) || self.scoreboard.backend == 'postgres' || self.storage.accessMode == 'ReadWriteMany'")
+        .message("disruption needs pods that can leave a node one at a time: with scoreboard.backend sqlite on a ReadWriteOnce volume every pod shares one node and a drain must take them together; use scoreboard.backend postgres or storage.accessMode ReadWriteMany")
+        .field_path(".disruption")
+        .reason(::kube::core::Reason::FieldValueForbidden)
+)]
+#[x_kube(
+    validation = Rule::new("!has(self.disruption) || !has(self.disruption.minAvailable) || self.replicas == 0 || self.disruption.minAvailable < (has(self.autoscaling) ? self.autoscaling.minReplicas : self.replicas)")
+        .message("disruption.minAvailable must be below replicas (autoscaling.minReplicas while autoscaling), or a node drain could never evict a game pod")
+        .field_path(".disruption.minAvailable")
         .reason(::kube::core::Reason::FieldValueInvalid)
 )]
 #[serde(rename_all = "camelCase")]
@@ -132,6 +161,18 @@ pub struct TetrisAppSpec {
     /// How version and configuration changes roll out.
     #[serde(default)]
     pub upgrade: UpgradeSpec,
+
+    /// Where the scores are kept: SQLite on the `storage` volume (default) or a PostgreSQL server.
+    #[serde(default)]
+    pub scoreboard: ScoreboardSpec,
+
+    /// Horizontal autoscaling on CPU through a HorizontalPodAutoscaler that writes `spec.replicas` (through the scale subresource). Absent means no HPA (an existing one is removed). While it is set, leave `spec.replicas` to the autoscaler (GitOps tools: ignore its differences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+
+    /// How many game-server pods a node drain may take at once (a PodDisruptionBudget). Absent, pods that can move one at a time (PostgreSQL, or ReadWriteMany storage) get `maxUnavailable: 1`; pods pinned to one node by a ReadWriteOnce volume get no budget, because a drain must take them together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption: Option<DisruptionSpec>,
 }
 
 /// Game settings, rendered into the `TETRIS_*` environment of the game server.

@@ -223,9 +223,10 @@ fn affinity(parent: &Parent, spec: &TetrisAppSpec) -> Option<Affinity> {
     affinity.filter(|a| a != &Affinity::default())
 }
 
-/// Whether every pod of the app must run on one node (ReadWriteOnce storage).
+/// Whether every pod of the app must run on one node (ReadWriteOnce storage the SQLite scoreboard
+/// is on; with PostgreSQL there is no volume).
 fn pinned_to_one_node(spec: &TetrisAppSpec) -> bool {
-    spec.storage.access_mode == AccessMode::ReadWriteOnce
+    spec.storage.access_mode == AccessMode::ReadWriteOnce && crate::scoreboard::uses_volume(spec)
 }
 
 /// Refuses placement that contradicts the same-node rule of ReadWriteOnce storage: a required

@@ -4,7 +4,8 @@
 //! - [`crd`]: the API types; the CRD schema (descriptions, defaults, ranges, patterns, CEL rules) is generated from them.
 //! - [`meta`]: names, labels, owner reference and hashes shared by every child.
 //! - [`configmap`], [`deployment`], [`service`], [`ingress`], [`route`], [`pvc`], [`podmonitor`],
-//!   [`networkpolicy`]: one pure builder per child kind; [`schema`]: the tightened schemas of the
+//!   [`networkpolicy`], [`hpa`], [`pdb`]: one pure builder per child kind; [`scoreboard`]: the
+//!   backend choice (SQLite volume or PostgreSQL Secret) and what it changes in the pods; [`schema`]: the tightened schemas of the
 //!   Kubernetes types a TetrisApp embeds.
 //! - [`children`]: the validate and build steps (pure): a TetrisApp to its full set of children.
 //! - [`drift`]: whether a live child already holds what would be applied (pure), so no-op reconciles write nothing.
@@ -25,6 +26,7 @@ pub mod controller;
 pub mod crd;
 pub mod deployment;
 pub mod drift;
+pub mod hpa;
 pub mod ingress;
 pub mod leader;
 pub mod meta;
@@ -32,10 +34,12 @@ pub mod metrics;
 pub mod networkpolicy;
 pub mod notices;
 pub mod operator;
+pub mod pdb;
 pub mod podmonitor;
 pub mod pvc;
 pub mod route;
 pub mod schema;
+pub mod scoreboard;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -1,6 +1,7 @@
 //! Builds the optional NetworkPolicy (pure, no client) in front of the game-server pods: players on
-//! the game port (from everywhere, or from the namespaces named), the monitoring namespace on the
-//! metrics port, nothing else. `None` unless `spec.networkPolicy.enabled`.
+//! the game port (from everywhere, or from the namespaces named), the app's own pods on the game
+//! port (a duo room hosted on one replica is reached by the others through `TETRIS_POD_IP`), the
+//! monitoring namespace on the metrics port, nothing else. `None` unless `spec.networkPolicy.enabled`.
 //!
 //! Only ingress is restricted: the game server makes no connections of its own worth a rule, and
 //! an egress rule would also need DNS and, for PostgreSQL, the database, which vary per cluster.
@@ -48,7 +49,18 @@ pub fn build(parent: &Parent, spec: &TetrisAppSpec) -> Option<NetworkPolicy> {
             .then(|| np.player_namespaces.iter().map(|n| namespace_peer(n)).collect()),
         ports: port(PORT_NAME),
     };
-    let mut ingress = vec![players];
+    // The app's own pods, in its own namespace (a bare podSelector peer means that namespace).
+    let own_pods = NetworkPolicyIngressRule {
+        from: Some(vec![NetworkPolicyPeer {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(parent.selector_labels()),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        }]),
+        ports: port(PORT_NAME),
+    };
+    let mut ingress = vec![players, own_pods];
     if let Some(ns) = &np.metrics_namespace {
         ingress.push(NetworkPolicyIngressRule {
             from: Some(vec![namespace_peer(ns)]),
@@ -91,17 +103,17 @@ mod tests {
         let spec = np.spec.expect("spec");
         assert_eq!(spec.policy_types, Some(vec!["Ingress".to_owned()]));
         let rules = spec.ingress.expect("rules");
-        assert_eq!(rules.len(), 2);
+        assert_eq!(rules.len(), 3);
         assert_eq!(rules[0].from, None, "players from every source");
         assert_eq!(
             rules[0].ports.as_ref().and_then(|p| p[0].port.clone()),
             Some(IntOrString::String("http".into()))
         );
-        let from = rules[1].from.as_ref().expect("metrics peers");
+        let from = rules[2].from.as_ref().expect("metrics peers");
         let ns = from[0].namespace_selector.as_ref().and_then(|s| s.match_labels.clone()).expect("selector");
         assert_eq!(ns[NAMESPACE_NAME_LABEL], "monitoring");
         assert_eq!(
-            rules[1].ports.as_ref().and_then(|p| p[0].port.clone()),
+            rules[2].ports.as_ref().and_then(|p| p[0].port.clone()),
             Some(IntOrString::String("metrics".into()))
         );
     }
@@ -112,7 +124,12 @@ mod tests {
             built("version: 1.0.0\nnetworkPolicy:\n  enabled: true\n  playerNamespaces: [gateways, edge]")
                 .expect("policy");
         let rules = np.spec.and_then(|s| s.ingress).expect("rules");
-        assert_eq!(rules.len(), 1, "no metrics rule without metricsNamespace");
+        assert_eq!(rules.len(), 2, "no metrics rule without metricsNamespace");
         assert_eq!(rules[0].from.as_ref().map(Vec::len), Some(2));
+        let own = rules[1].from.as_ref().expect("own pods");
+        let selector = own[0].pod_selector.as_ref().and_then(|s| s.match_labels.clone()).expect("pods");
+        assert_eq!(selector["gameops.dev/tetrisapp"], "arcade", "the app's own pods, for duo rooms");
+        assert!(own[0].namespace_selector.is_none(), "in the app's namespace only");
+        assert_eq!(rules[1].ports, rules[0].ports, "on the game port");
     }
 }

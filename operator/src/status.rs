@@ -117,7 +117,7 @@ fn rollout(app: &TetrisApp, dep: Option<&Deployment>, c: &Counts) -> Rollout {
         .and_then(|p| p.containers.first())
         .and_then(|c| c.image.as_deref())
         == Some(deployment::image(&app.spec).as_str());
-    let want = app.spec.replicas;
+    let want = crate::hpa::replicas(&app.spec);
     let complete = current_template
         && observed >= dep.metadata.generation.unwrap_or(0)
         && c.updated == want
@@ -144,7 +144,7 @@ pub fn compute(
     let old = app.status.clone().unwrap_or_default();
     let generation = app.metadata.generation;
     let c = counts(dep);
-    let want = app.spec.replicas;
+    let want = crate::hpa::replicas(&app.spec);
     let state = rollout(app, dep, &c);
     let version = &app.spec.version;
 
@@ -165,11 +165,12 @@ pub fn compute(
             (false, "AsExpected", "no problems".to_owned()),
         ),
         (None, Rollout::Stuck) => {
-            let msg = format!(
+            let mut msg = format!(
                 "rollout of version {version} made no progress for {}s ({} of {want} updated replicas available)",
                 app.spec.upgrade.progress_deadline_seconds,
                 c.available.min(c.updated)
             );
+            msg.push_str(&crate::scoreboard::deadline_hint(&app.spec).unwrap_or_default());
             (
                 (false, "ProgressDeadlineExceeded", msg.clone()),
                 (false, "ProgressDeadlineExceeded", msg.clone()),

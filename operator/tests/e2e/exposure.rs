@@ -290,7 +290,13 @@ async fn pod_settings_and_network_policy_reach_their_objects_and_contradictions_
             .collect()
     };
     assert_eq!(peers(0), ["gateways"]);
-    assert_eq!(peers(1), ["monitoring"]);
+    assert_eq!(
+        peers(1),
+        Vec::<String>::new(),
+        "the app's own pods, by pod selector (duo rooms across replicas)"
+    );
+    assert!(rules[1].from.iter().flatten().all(|p| p.pod_selector.is_some()));
+    assert_eq!(peers(2), ["monitoring"]);
     // Deleted by hand: recreated.
     policies.delete("settled", &DeleteParams::default()).await.expect("delete");
     wait_for("network policy recreated", || async {

@@ -10,6 +10,7 @@ mod invalid;
 mod leader;
 mod lifecycle;
 mod placement;
+mod scale;
 mod startup;
 mod upgrade;
 mod writes;

@@ -226,6 +226,9 @@ impl LocalCluster {
             "--kube-api-burst=1000".into(),
             "--concurrent-deployment-syncs=10".into(),
             "--concurrent-replicaset-syncs=10".into(),
+            // The HPA controller looks at each HPA every 15 s by default (and at a new one only
+            // after that); tests of an HPA's effect would wait that long for nothing.
+            "--horizontal-pod-autoscaler-sync-period=2s".into(),
         ];
         self.components.spawn(
             &self.dir,
