@@ -22,6 +22,7 @@
 //!   threads, trusted proxies, per-client limits).
 //! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
 //!   the group-committing writer thread.
+//! - [`import`]: `import-sqlite`, the move of a SQLite scoreboard into PostgreSQL.
 //! - [`names`]: the player name rule.
 //! - [`api`]: JSON endpoints (`/api/config`, `/api/games`, `/api/scores`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry.
@@ -41,6 +42,7 @@ pub mod error;
 pub mod games;
 pub mod http;
 pub mod hub;
+pub mod import;
 pub mod matchmaking;
 pub mod metrics;
 pub mod names;
@@ -134,7 +136,7 @@ impl std::ops::Deref for AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The scoreboard database could not be opened.
-    #[error("{0} (set TETRIS_DATABASE to a writable file path)")]
+    #[error("{0}")]
     Database(#[from] scoreboard::OpenError),
     /// The HTTP server failed.
     #[error("HTTP server failed: {0}")]
@@ -156,11 +158,44 @@ impl AppState {
     /// [`AppState::with_hub_config`] with this server's own settings ([`settings::Settings`]).
     pub fn with_settings(
         config: GameConfig,
-        mut hub: HubConfig,
+        hub: HubConfig,
         settings: settings::Settings,
     ) -> Result<Self, RunError> {
-        hub.rules_version = settings.rules_version;
+        if let settings::Backend::Postgres(_) = settings.backend {
+            return Err(RunError::Database(scoreboard::OpenError::Postgres(
+                "the PostgreSQL backend connects asynchronously: use AppState::open".into(),
+            )));
+        }
         let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?;
+        Ok(Self::with_scoreboard(config, hub, settings, scores, key))
+    }
+
+    /// Opens the backend `settings` names (SQLite or PostgreSQL) and builds the shared state.
+    pub async fn open(
+        config: GameConfig,
+        hub: HubConfig,
+        settings: settings::Settings,
+    ) -> Result<Self, RunError> {
+        let (scores, key) = match &settings.backend {
+            settings::Backend::Sqlite => {
+                Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?
+            }
+            settings::Backend::Postgres(options) => {
+                Scoreboard::connect_postgres(options, config.scoreboard_size, config.ruleset).await?
+            }
+        };
+        Ok(Self::with_scoreboard(config, hub, settings, scores, key))
+    }
+
+    /// The shared state around an opened scoreboard and its ticket key.
+    fn with_scoreboard(
+        config: GameConfig,
+        mut hub: HubConfig,
+        settings: settings::Settings,
+        scores: Scoreboard,
+        key: [u8; games::KEY_BYTES],
+    ) -> Self {
+        hub.rules_version = settings.rules_version;
         let scores = Arc::new(scores);
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
@@ -198,7 +233,7 @@ impl AppState {
             })
             .to_string(),
         );
-        Ok(AppState(Arc::new(Shared {
+        AppState(Arc::new(Shared {
             config,
             hub,
             scores,
@@ -211,7 +246,7 @@ impl AppState {
             // As many waiting replays as submits may be in flight: the permits are the bound.
             replays: verify::pool::ReplayPool::new(settings.replay_threads, api::MAX_SUBMITS_IN_FLIGHT),
             settings,
-        })))
+        }))
     }
 }
 
@@ -310,7 +345,7 @@ pub async fn run_with_settings(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let hub = HubConfig::from(&config);
-    let state = AppState::with_settings(config, hub, settings)?;
+    let state = AppState::open(config, hub, settings).await?;
     serve(listener, state, RunOptions::default(), shutdown).await
 }
 
