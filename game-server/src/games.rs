@@ -200,6 +200,38 @@ impl Tickets {
         })
     }
 
+    /// The value of [`FORWARD_HEADER`] for a connection this server forwards to another replica on
+    /// behalf of `client`, at Unix second `at`. Replicas share the key (it is in the database), so
+    /// the receiving replica can tell a forwarded connection from a client that merely sends the
+    /// header, and counts its per-client limits against the real client.
+    pub fn sign_forward(&self, client: std::net::IpAddr, at: u64) -> String {
+        let mut m = self.hmac();
+        m.update(format!("tetris-forward|{client}|{at}").as_bytes());
+        format!("{client} {at} {}", hex(&m.finalize().into_bytes()))
+    }
+
+    /// The client a [`FORWARD_HEADER`] value vouches for, if it was signed with this key within
+    /// [`FORWARD_LIFETIME`] of `now`.
+    pub fn verify_forward(&self, value: &str, now: u64) -> Option<std::net::IpAddr> {
+        let mut parts = value.split(' ');
+        let (client, at, tag) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || tag.len() != 64 {
+            return None;
+        }
+        let client: std::net::IpAddr = client.parse().ok()?;
+        let at: u64 = at.parse().ok()?;
+        if now.abs_diff(at) > FORWARD_LIFETIME {
+            return None;
+        }
+        let tag: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(tag.get(i * 2..i * 2 + 2)?, 16).ok())
+            .collect::<Option<_>>()?;
+        let mut m = self.hmac();
+        m.update(format!("tetris-forward|{client}|{at}").as_bytes());
+        m.verify_slice(&tag).ok()?;
+        Some(client)
+    }
+
     fn hmac(&self) -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC accepts a key of any length")
     }
@@ -213,6 +245,12 @@ impl Tickets {
         out
     }
 }
+
+/// Request header of a WebSocket one replica opens to another on behalf of a player
+/// ([`Tickets::sign_forward`]).
+pub const FORWARD_HEADER: &str = "x-tetris-forwarded";
+/// Seconds a forward signature stays valid (clock skew between nodes included).
+pub const FORWARD_LIFETIME: u64 = 60;
 
 /// A fresh random piece seed.
 pub fn new_seed() -> u32 {

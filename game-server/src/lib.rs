@@ -10,6 +10,7 @@
 //! - [`rooms`]: one duo room and its match; `rooms/closing.rs`: leave, disconnect grace, resume,
 //!   drain and close.
 //! - [`matchmaking`]: the quick-match queue.
+//! - [`forward`]: duo across replicas: a room on another replica, found in the registry, relayed.
 //! - [`outbox`]: non-blocking per-connection send queues and close reasons.
 //! - [`games`]: signed single-use game tickets (`gameId`) and seeds.
 //! - [`plausibility`]: bounds a submitted score must meet.
@@ -39,6 +40,7 @@ pub mod assets;
 pub mod clients;
 pub mod drain;
 pub mod error;
+pub mod forward;
 pub mod games;
 pub mod http;
 pub mod hub;
@@ -367,6 +369,7 @@ pub async fn serve(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let listener_addr = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let http = HttpServer {
         router: app(state.clone()),
@@ -392,6 +395,9 @@ pub async fn serve(
         None => None,
     };
 
+    if let (Some(ip), Ok(local)) = (state.settings.pod_ip, listener_addr) {
+        state.hub.share_rooms_at(std::net::SocketAddr::new(ip, local.port()).to_string()).await;
+    }
     let hub = state.hub.clone();
     let mut boards = state.scores.subscribe();
     let pusher = tokio::spawn(async move {

@@ -254,6 +254,34 @@ pub(crate) trait Store: Send + Sync {
     fn is_usable(&self) -> BoxFuture<'_, bool>;
     /// Finishes or refuses what is queued and releases the database.
     fn stop(&self) -> BoxFuture<'_, ()>;
+
+    /// Whether this store keeps the duo room registry that lets replicas reach each other's rooms
+    /// (PostgreSQL; SQLite does not, see DESIGN.md "Duo across replicas").
+    fn shares_rooms(&self) -> bool {
+        false
+    }
+    /// Records that room `code` lives on `home` (`ip:port`); `waiting`: a quick-match room that
+    /// waits for an opponent.
+    fn register_room<'a>(&'a self, _code: &'a str, _home: &'a str, _waiting: bool) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Forgets room `code` (closed, or paired).
+    fn forget_room<'a>(&'a self, _code: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Forgets every room of `home` (a server starting again at the same address).
+    fn forget_home<'a>(&'a self, _home: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Where private room `code` lives.
+    fn room_home<'a>(&'a self, _code: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
+    /// Takes the oldest quick-match room waiting on another server than `except_home` out of the
+    /// registry (so no other server takes it too); returns its code and home.
+    fn take_waiting<'a>(&'a self, _except_home: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
+        Box::pin(async { None })
+    }
 }
 
 /// Handle to the scoreboard; cheap to share behind an `Arc`.
@@ -315,6 +343,36 @@ impl Scoreboard {
     /// Lets the backend finish what is queued, and stop.
     pub async fn stop(&self) {
         self.store.stop().await;
+    }
+
+    /// Whether the backend keeps the duo room registry ([`Store::shares_rooms`]).
+    pub fn shares_rooms(&self) -> bool {
+        self.store.shares_rooms()
+    }
+
+    /// [`Store::register_room`].
+    pub async fn register_room(&self, code: &str, home: &str, waiting: bool) {
+        self.store.register_room(code, home, waiting).await;
+    }
+
+    /// [`Store::forget_room`].
+    pub async fn forget_room(&self, code: &str) {
+        self.store.forget_room(code).await;
+    }
+
+    /// [`Store::forget_home`].
+    pub async fn forget_home(&self, home: &str) {
+        self.store.forget_home(home).await;
+    }
+
+    /// [`Store::room_home`].
+    pub async fn room_home(&self, code: &str) -> Option<String> {
+        self.store.room_home(code).await
+    }
+
+    /// [`Store::take_waiting`].
+    pub async fn take_waiting(&self, except_home: &str) -> Option<(String, String)> {
+        self.store.take_waiting(except_home).await
     }
 }
 

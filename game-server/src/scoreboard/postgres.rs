@@ -102,6 +102,13 @@ CREATE TABLE IF NOT EXISTS best (
     PRIMARY KEY (mode, ruleset, name)
 );
 CREATE INDEX IF NOT EXISTS best_rank ON best (mode, ruleset, rank_key DESC, score_id);
+CREATE TABLE IF NOT EXISTS rooms (
+    code TEXT PRIMARY KEY,
+    home TEXT NOT NULL,
+    waiting BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS rooms_waiting ON rooms (created_at) WHERE waiting;
 ";
 
 /// Rebuilds `best` from `scores` (the import runs it after copying scores in).
@@ -414,6 +421,60 @@ impl Store for PgStore {
         })
     }
 
+    fn shares_rooms(&self) -> bool {
+        true
+    }
+
+    fn register_room<'a>(&'a self, code: &'a str, home: &'a str, waiting: bool) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let sql = "INSERT INTO rooms (code, home, waiting) VALUES ($1, $2, $3)
+                       ON CONFLICT (code) DO UPDATE SET home = excluded.home, waiting = excluded.waiting, created_at = now()";
+            self.inner.registry(sql, &[&code, &home, &waiting]).await;
+        })
+    }
+
+    fn forget_room<'a>(&'a self, code: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move { self.inner.registry("DELETE FROM rooms WHERE code = $1", &[&code]).await })
+    }
+
+    fn forget_home<'a>(&'a self, home: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move { self.inner.registry("DELETE FROM rooms WHERE home = $1", &[&home]).await })
+    }
+
+    fn room_home<'a>(&'a self, code: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let query = async {
+                let client = self.inner.pool.get().await.ok()?;
+                let row =
+                    client.query_opt("SELECT home FROM rooms WHERE code = $1", &[&code]).await.ok()??;
+                Some(row.get::<_, String>(0))
+            };
+            tokio::time::timeout(STATEMENT_TIMEOUT, query).await.ok().flatten()
+        })
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` in a `DELETE .. RETURNING`: two servers taking at the same moment
+    /// lock different rows (or find none), so a waiting room is handed to one server only.
+    fn take_waiting<'a>(&'a self, except_home: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
+        Box::pin(async move {
+            let query = async {
+                let client = self.inner.pool.get().await.ok()?;
+                let row = client
+                    .query_opt(
+                        "DELETE FROM rooms WHERE code = (
+                            SELECT code FROM rooms WHERE waiting AND home <> $1
+                            ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                         RETURNING code, home",
+                        &[&except_home],
+                    )
+                    .await
+                    .ok()??;
+                Some((row.get::<_, String>(0), row.get::<_, String>(1)))
+            };
+            tokio::time::timeout(STATEMENT_TIMEOUT, query).await.ok().flatten()
+        })
+    }
+
     fn stop(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             self.inner.stopped.store(true, Ordering::Release);
@@ -565,6 +626,21 @@ fn clamp_u32(n: i64) -> u32 {
 }
 
 impl Inner {
+    /// Runs one registry statement; a failure is logged, never fatal (the registry only finds
+    /// rooms: a room missing from it is reachable on its own server, a stale row is removed when a
+    /// server fails to reach it).
+    async fn registry(&self, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) {
+        let run = async {
+            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            client.execute(sql, params).await.map_err(|e| detail(&e))
+        };
+        match tokio::time::timeout(STATEMENT_TIMEOUT, run).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "duo room registry update failed"),
+            Err(_) => tracing::warn!("duo room registry update timed out"),
+        }
+    }
+
     /// Reloads the tables and publishes them if they changed; a failure keeps the old ones.
     async fn refresh(&self) {
         let _one_at_a_time = self.refreshing.lock().await;

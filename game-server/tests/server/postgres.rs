@@ -324,3 +324,105 @@ async fn unsupported_or_unavailable_tls_is_a_startup_error() {
     assert!(!require.status.success(), "sslmode=require against a plaintext server must not start: {err}");
     assert!(err.contains("TETRIS_DATABASE_URL"), "{err}");
 }
+
+/// Duo across replicas: players on two server processes play each other by room code and by quick
+/// match, relayed to the room's home; a header claiming to be a relay without the shared key's
+/// signature gets no relay's rights; a draining home keeps the relayed match running to its end.
+#[tokio::test]
+async fn players_on_different_replicas_play_each_other() {
+    use crate::support::{soft_drop_inputs, state_msg};
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let url = pg.database("game");
+    let mut env = pg_env(&url, 3);
+    env.push(("TETRIS_POD_IP".into(), "127.0.0.1".into()));
+    env.push(("TETRIS_DRAIN_SECONDS".into(), "30".into()));
+    let (mut home, other) = futures::join!(spawn(dir.path(), &env), spawn(dir.path(), &env));
+
+    // By code: ada opens a room on `home`, bob joins it through `other`.
+    let mut ada = Client::greeted(&home.ws_url()).await;
+    let mut bob = Client::greeted(&other.ws_url()).await;
+    ada.send(json!({"type": "create_room", "name": "ada", "startLevel": 0})).await;
+    let code = ada.expect("room_joined").await["code"].as_str().expect("code").to_owned();
+    let db = pg.client("game").await;
+    // The registry row is written in the background right after the room opens.
+    tokio::time::timeout(WAIT, async {
+        while db.query_opt("SELECT 1 FROM rooms WHERE code = $1", &[&code]).await.expect("query").is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the room is registered");
+    bob.send(json!({"type": "join_room", "name": "bob", "code": code.to_lowercase()})).await;
+    let joined = bob.expect("room_joined").await;
+    assert_eq!((joined["code"].as_str(), joined["seat"].as_u64()), (Some(code.as_str()), Some(1)));
+    assert_eq!(ada.expect("opponent_joined").await["name"], "bob");
+    let (start_a, start_b) = (ada.expect("match_start").await, bob.expect("match_start").await);
+    assert_eq!(start_a["seed"], start_b["seed"], "one match, on one server");
+    ada.send(state_msg(120)).await;
+    assert_eq!(bob.expect("opponent_state").await["score"], 120);
+    bob.send(state_msg(340)).await;
+    assert_eq!(ada.expect("opponent_state").await["score"], 340);
+
+    // Quick match: cy waits on `other`, dee arrives on `home`.
+    let mut cy = Client::greeted(&other.ws_url()).await;
+    cy.send(json!({"type": "quick_match", "name": "cy", "startLevel": 0})).await;
+    cy.expect("queued").await;
+    let waiting = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(row) = db.query_opt("SELECT code FROM rooms WHERE waiting", &[]).await.expect("query")
+            {
+                return row.get::<_, String>(0);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the waiting room is registered");
+
+    // Someone who sends the relay header without the key's signature is an ordinary client: it may
+    // not join a quick-match room by its code.
+    let forged = format!(
+        "127.0.0.9 {} {}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs(),
+        "0".repeat(64)
+    );
+    let mut eve =
+        Client::connect_with(&other.ws_url(), &[("x-tetris-forwarded", &forged)]).await.expect("connects");
+    eve.hello().await;
+    eve.send(json!({"type": "join_room", "name": "eve", "code": waiting})).await;
+    eve.expect_error("room_not_found").await;
+
+    let mut dee = Client::greeted(&home.ws_url()).await;
+    dee.send(json!({"type": "quick_match", "name": "dee", "startLevel": 0})).await;
+    assert_eq!(dee.expect("room_joined").await["seat"], 1);
+    assert_eq!(cy.expect("room_joined").await["players"], json!(["cy", "dee"]));
+    let (qa, qb) = (cy.expect("match_start").await, dee.expect("match_start").await);
+    assert_eq!(qa["code"], qb["code"]);
+    dee.send(state_msg(77)).await;
+    assert_eq!(cy.expect("opponent_state").await["score"], 77);
+    let left: i64 =
+        db.query_one("SELECT count(*) FROM rooms WHERE waiting", &[]).await.expect("count").get(0);
+    assert_eq!(left, 0, "a paired room no longer waits in the registry");
+
+    // The home drains: the relayed match goes on to its end.
+    home.signal("TERM");
+    ada.expect("draining").await;
+    bob.expect("draining").await;
+    ada.send(state_msg(500)).await;
+    assert_eq!(bob.expect("opponent_state").await["score"], 500);
+    ada.send_synced(soft_drop_inputs(120)).await;
+    bob.send(json!({"type": "game_over", "score": 0, "lines": 0, "level": 0})).await;
+    assert_eq!(ada.expect("match_end").await["you"], "won");
+    assert_eq!(bob.expect("match_end").await["you"], "lost");
+    // And it keeps relaying dee to her room on `other` until that match ends too; then it closes
+    // her socket with 1001, so her next one goes to a live replica.
+    dee.expect("draining").await;
+    cy.send_synced(soft_drop_inputs(120)).await;
+    dee.send(json!({"type": "game_over", "score": 0, "lines": 0, "level": 0})).await;
+    assert_eq!(cy.expect("match_end").await["you"], "won");
+    assert_eq!(dee.expect("match_end").await["you"], "lost");
+    assert_eq!(u16::from(dee.closed().await.expect("close frame").code), 1001);
+    assert!(home.exit(Duration::from_secs(25)).await.success(), "{}", home.output());
+    drop(other);
+}
