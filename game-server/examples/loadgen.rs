@@ -46,6 +46,10 @@ enum Cmd {
     Relay {
         #[arg(long)]
         addr: SocketAddr,
+        /// Where the second player of each pair connects (another replica: the cross-replica
+        /// relay); default `addr`.
+        #[arg(long)]
+        peer: Option<SocketAddr>,
         #[arg(long, default_value_t = 500)]
         pairs: usize,
         /// Messages per second each player sends (the server allows 60).
@@ -95,12 +99,17 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Relay { peer: Some(addr), .. } = &cli.cmd {
+        anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
+    }
     if let Cmd::Relay { addr, .. } | Cmd::Submit { addr, .. } | Cmd::Sockets { addr, .. } = &cli.cmd {
         anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
     }
     match cli.cmd {
         Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
-        Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
+        Cmd::Relay { addr, peer, pairs, rate, seconds, pid } => {
+            relay(addr, peer.unwrap_or(addr), pairs, rate, seconds, pid).await
+        }
         Cmd::Submit { addr, concurrency, count, pid, pace } => {
             submit(addr, concurrency, count, pid, pace).await
         }
@@ -263,9 +272,22 @@ async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn make_pair(addr: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
+/// The next message whose type is one of `kinds`.
+async fn until_any(ws: &mut Ws, kinds: &[&str]) -> anyhow::Result<String> {
+    let tags: Vec<String> = kinds.iter().map(|k| format!(r#""type":"{k}""#)).collect();
+    loop {
+        let t = next_text(ws).await?;
+        if tags.iter().any(|tag| t.contains(tag.as_str())) {
+            return Ok(t);
+        }
+    }
+}
+
+/// A pair in a private room opened on `addr`; the second player connects to `peer` (another
+/// replica of the same app, for the cross-replica relay, or `addr` itself).
+async fn make_pair(addr: SocketAddr, peer: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
     let mut a = ws_connect(addr).await?;
-    let mut b = ws_connect(addr).await?;
+    let mut b = ws_connect(peer).await?;
     a.send(Message::text(r#"{"type":"create_room","name":"a","startLevel":0}"#)).await?;
     let joined = until(&mut a, "room_joined").await?;
     let code = joined
@@ -273,7 +295,18 @@ async fn make_pair(addr: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
         .nth(1)
         .and_then(|r| r.get(..6))
         .ok_or_else(|| anyhow::anyhow!("no code"))?;
-    b.send(Message::text(format!(r#"{{"type":"join_room","name":"b","code":"{code}"}}"#))).await?;
+    // On another replica the code is found through the room registry, which the room's server
+    // updates right after opening it: a join that arrives first is refused and tried again.
+    let join = format!(r#"{{"type":"join_room","name":"b","code":"{code}"}}"#);
+    for attempt in 0.. {
+        b.send(Message::text(join.clone())).await?;
+        let answer = until_any(&mut b, &["room_joined", "error"]).await?;
+        if !answer.contains("room_not_found") {
+            break;
+        }
+        anyhow::ensure!(attempt < 100, "the room never appeared on the peer: {answer}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     until(&mut a, "match_start").await?;
     until(&mut b, "match_start").await?;
     Ok((a, b))
@@ -294,6 +327,7 @@ fn score_of(text: &str) -> Option<u64> {
 
 async fn relay(
     addr: SocketAddr,
+    peer: SocketAddr,
     pairs: usize,
     rate: u32,
     seconds: u64,
@@ -309,7 +343,7 @@ async fn relay(
         let sem = sem.clone();
         setups.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
-            make_pair(addr).await
+            make_pair(addr, peer).await
         }));
     }
     let mut sockets = Vec::new();

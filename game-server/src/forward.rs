@@ -1,6 +1,6 @@
 //! Duo across replicas: a player whose connection landed on this server joins a room that lives on
 //! another replica of the app, by code or by quick match, and this server relays the rest of the
-//! connection to that room's server (its *home*). See DESIGN.md, "Duo across replicas".
+//! connection to that room's server (its *home*). See docs/scoreboard-backends.md, "Duo across replicas".
 //!
 //! # How
 //! Every room is registered in the PostgreSQL room registry with its home (`TETRIS_POD_IP:port`)

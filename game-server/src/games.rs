@@ -294,6 +294,23 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
 mod tests {
     use super::*;
 
+    /// A forward header vouches for its client only when signed with the replicas' shared key,
+    /// unchanged, and recent.
+    #[test]
+    fn forward_headers_are_believed_only_when_signed_and_fresh() {
+        let key = Tickets::new([7; KEY_BYTES]);
+        let client: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let header = key.sign_forward(client, 1_000_000);
+        assert_eq!(key.verify_forward(&header, 1_000_010), Some(client));
+        assert_eq!(key.verify_forward(&header, 1_000_000 + FORWARD_LIFETIME + 1), None, "stale");
+        assert_eq!(Tickets::new([8; KEY_BYTES]).verify_forward(&header, 1_000_010), None, "another key");
+        let other = header.replacen("203.0.113.9", "203.0.113.10", 1);
+        assert_eq!(key.verify_forward(&other, 1_000_010), None, "another client under the same tag");
+        for junk in ["", "203.0.113.9 1000000", "x y z", &format!("{header} extra")] {
+            assert_eq!(key.verify_forward(junk, 1_000_010), None, "{junk:?}");
+        }
+    }
+
     fn tickets() -> Tickets {
         Tickets::new([7; KEY_BYTES])
     }

@@ -256,6 +256,56 @@ mod tests {
     }
 
     #[test]
+    fn the_postgres_backend_needs_a_usable_uri_and_a_bounded_pool() {
+        use crate::scoreboard::postgres::PgOptions;
+        let url = "postgresql://app:pw@cluster-rw.games.svc:5432/app";
+        let s = from(&[
+            (vars::SCOREBOARD_BACKEND, "postgres"),
+            (vars::DATABASE_URL, url),
+            (vars::DATABASE_POOL_SIZE, "4"),
+            (vars::POD_IP, "10.1.2.3"),
+        ])
+        .expect("a CloudNativePG app URI as it is");
+        assert_eq!(s.backend, Backend::Postgres(PgOptions { url: url.into(), pool_size: 4 }));
+        assert_eq!(s.pod_ip, Some("10.1.2.3".parse().expect("ip")));
+        assert!(!format!("{s:?}").contains("pw"), "Debug never shows the password");
+        for (pairs, var) in [
+            (vec![(vars::SCOREBOARD_BACKEND, "postgres")], vars::DATABASE_URL),
+            (vec![(vars::SCOREBOARD_BACKEND, "mysql")], vars::SCOREBOARD_BACKEND),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, "postgresql://h/db?sslmode=verify-full"),
+                ],
+                vars::DATABASE_URL,
+            ),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, "postgresql://u:pw@h/db?sslmode=bogus"),
+                ],
+                vars::DATABASE_URL,
+            ),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, url),
+                    (vars::DATABASE_POOL_SIZE, "0"),
+                ],
+                vars::DATABASE_POOL_SIZE,
+            ),
+            (vec![(vars::POD_IP, "pod-a")], vars::POD_IP),
+        ] {
+            let err = from(&pairs).expect_err(var);
+            assert_eq!(err.var, var, "{err}");
+            assert!(!err.to_string().contains("pw"), "the password leaked: {err}");
+        }
+        // sqlite (the default) ignores the PostgreSQL settings.
+        let s = from(&[(vars::DATABASE_URL, "not a uri")]).expect("unused");
+        assert_eq!(s.backend, Backend::Sqlite);
+    }
+
+    #[test]
     fn cidrs_match_their_networks_only() {
         let net = Cidr::parse("10.1.0.0/16").expect("cidr");
         assert!(net.contains("10.1.200.3".parse().expect("ip")));

@@ -256,7 +256,7 @@ pub(crate) trait Store: Send + Sync {
     fn stop(&self) -> BoxFuture<'_, ()>;
 
     /// Whether this store keeps the duo room registry that lets replicas reach each other's rooms
-    /// (PostgreSQL; SQLite does not, see DESIGN.md "Duo across replicas").
+    /// (PostgreSQL; SQLite does not, see docs/scoreboard-backends.md, "Duo across replicas").
     fn shares_rooms(&self) -> bool {
         false
     }

@@ -101,6 +101,7 @@ impl Postgres {
     }
 
     /// A clean stop.
+    #[allow(dead_code)] // part of the harness (restart tests with a checkpoint); today's tests crash it
     pub fn stop(&mut self) {
         self.stop_with("fast");
     }
