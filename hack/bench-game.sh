@@ -88,7 +88,7 @@ if [[ "$MODE" == backends ]]; then
   pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true; }
   trap 'pg_stop; cleanup' EXIT
   PGURL="postgresql://tetris@127.0.0.1:$PGPORT/postgres?sslmode=disable"
-  PG_ENV="TETRIS_SCOREBOARD_BACKEND=postgres TETRIS_DATABASE_URL=$PGURL TETRIS_DATABASE_POOL_SIZE=10 TETRIS_POD_IP=127.0.0.1"
+  PG_ENV="TETRIS_SCOREBOARD_BACKEND=postgres TETRIS_DATABASE_URL=$PGURL TETRIS_DATABASE_POOL_SIZE=10 TETRIS_POD_IP=127.0.0.1 TETRIS_SCOREBOARD_SIZE=100"
   SECOND_PID=""
   start_pg_server() { # start_pg_server PORT: a PostgreSQL replica on PORT; sets LAST_PID
     env $PG_ENV TETRIS_ADDRESS=127.0.0.1 TETRIS_PORT="$1" TETRIS_DATABASE="$WORK/unused.db" TETRIS_LOG_LEVEL=warn \
@@ -101,18 +101,23 @@ if [[ "$MODE" == backends ]]; then
     curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null
   }
 
-  # 1. Score submits of real games (each replayed), 50 in flight: SQLite, then PostgreSQL.
+  # 1. Score submits of real games (each replayed), 50 in flight: SQLite, then (after 2.) PostgreSQL.
   start_server backends.db
   run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 50 --count 20000"
   FIG[sq_rps]=$(pick submits_per_s); FIG[sq_p50]=$(pick submit_latency_ms_p50); FIG[sq_p99]=$(pick submit_latency_ms_p99); CMD[sq]=$LAST_CMD
   stop_server
   start_pg_server "$PORT"; SERVER_PID=$LAST_PID
+  start_pg_server "$((PORT + 1))"; SECOND_PID=$LAST_PID
+  # 2. Live scoreboard across replicas (on the still empty database, so every new player enters
+  #    the board): 50 new bests submitted one at a time to replica A, each timed from its 201 to
+  #    its arrival on a scoreboard page open on replica B (LISTEN/NOTIFY, then B's reload).
+  run "$NICE $LOADGEN boards --addr 127.0.0.1:$PORT --watch 127.0.0.1:$((PORT + 1)) --count 50"
+  FIG[bc_p50]=$(pick boards_latency_ms_p50); FIG[bc_p99]=$(pick boards_latency_ms_p99); FIG[bc_max]=$(pick boards_latency_ms_max); CMD[bc]="$PG_ENV $LAST_CMD"
   run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 50 --count 20000"
   FIG[pg_rps]=$(pick submits_per_s); FIG[pg_p50]=$(pick submit_latency_ms_p50); FIG[pg_p99]=$(pick submit_latency_ms_p99); CMD[pg]="$PG_ENV $LAST_CMD"
 
-  # 2. Duo relay, 100 pairs at 50 state messages/s per player, on two PostgreSQL replicas: both
+  # 3. Duo relay, 100 pairs at 50 state messages/s per player, on the two PostgreSQL replicas: both
   #    players on replica A, then the second player of each pair on replica B (relayed to A).
-  start_pg_server "$((PORT + 1))"; SECOND_PID=$LAST_PID
   run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --pairs 100 --rate 50 --seconds 10"
   FIG[same_mps]=$(pick relay_msgs_per_s); FIG[same_p50]=$(pick relay_latency_ms_p50); FIG[same_p99]=$(pick relay_latency_ms_p99); CMD[same]=$LAST_CMD
   run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --peer 127.0.0.1:$((PORT + 1)) --pairs 100 --rate 50 --seconds 10"
@@ -135,6 +140,9 @@ if [[ "$MODE" == backends ]]; then
     echo "| Score submits, each replayed (50 in flight, 20,000) | ${FIG[sq_rps]} /s | ${FIG[pg_rps]} /s |"
     echo "| Submit latency p50 / p99 | ${FIG[sq_p50]} / ${FIG[sq_p99]} ms | ${FIG[pg_p50]} / ${FIG[pg_p99]} ms |"
     echo
+    echo "Live scoreboard across replicas: from the 201 on replica A to the new best on a page open on"
+    echo "replica B, 50 submits one at a time: p50 ${FIG[bc_p50]} ms, p99 ${FIG[bc_p99]} ms, max ${FIG[bc_max]} ms."
+    echo
     echo "| Duo relay, 100 pairs, 50 msgs/s per player (PostgreSQL replicas) | Both players on replica A | Second player on replica B (relayed to A) |"
     echo "|---|---|---|"
     echo "| Relayed messages/s | ${FIG[same_mps]} | ${FIG[cross_mps]} |"
@@ -142,7 +150,7 @@ if [[ "$MODE" == backends ]]; then
     echo
     echo "Commands:"
     echo
-    for k in sq pg same cross; do echo "- \`${CMD[$k]}\`"; done
+    for k in sq pg bc same cross; do echo "- \`${CMD[$k]}\`"; done
   } > game-server/BENCHMARKS-backends.md
   cat game-server/BENCHMARKS-backends.md
   exit 0

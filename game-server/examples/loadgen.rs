@@ -7,6 +7,8 @@
 //! - `submit`: concurrent `POST /api/scores` of real games (played by
 //!   `tetris_game_server::rules::player`, each verified by replay on the server) on keep-alive connections; submits/s, latency, and the
 //!   server's CPU per verified submit.
+//! - `boards`: live scoreboard across replicas: time from a 201 on one server to the new best on a
+//!   scoreboard page open on another.
 //! - `replay`: the rules engine alone, in this process: replays the shared vectors and reports the
 //!   cost per 1,000 frames.
 //! - `sockets`: opens N WebSockets (hello each) and reports the server's RSS before and after.
@@ -76,6 +78,17 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         pace: u32,
     },
+    /// Live scoreboard across replicas: submits `count` new bests one at a time to `addr` and
+    /// measures how long after each 201 a scoreboard page open on `watch` (another replica) shows it.
+    Boards {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        watch: SocketAddr,
+        /// New players (each game enters the board: run on an empty scoreboard of size >= count).
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+    },
     /// Replay cost of the rules engine, in this process.
     Replay {
         /// Directory of the shared vectors (`game-server/web/test/vectors`).
@@ -99,10 +112,14 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Cmd::Relay { peer: Some(addr), .. } = &cli.cmd {
+    if let Cmd::Relay { peer: Some(addr), .. } | Cmd::Boards { watch: addr, .. } = &cli.cmd {
         anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
     }
-    if let Cmd::Relay { addr, .. } | Cmd::Submit { addr, .. } | Cmd::Sockets { addr, .. } = &cli.cmd {
+    if let Cmd::Relay { addr, .. }
+    | Cmd::Boards { addr, .. }
+    | Cmd::Submit { addr, .. }
+    | Cmd::Sockets { addr, .. } = &cli.cmd
+    {
         anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
     }
     match cli.cmd {
@@ -110,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Relay { addr, peer, pairs, rate, seconds, pid } => {
             relay(addr, peer.unwrap_or(addr), pairs, rate, seconds, pid).await
         }
+        Cmd::Boards { addr, watch, count } => boards(addr, watch, count).await,
         Cmd::Submit { addr, concurrency, count, pid, pace } => {
             submit(addr, concurrency, count, pid, pace).await
         }
@@ -436,6 +454,58 @@ async fn relay(
     println!("relay_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
     println!("relay_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
     println!("relay_latency_ms_max {:.2}", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
+    Ok(())
+}
+
+async fn boards(addr: SocketAddr, watch: SocketAddr, count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(count <= 100, "bounded: count <= 100 (the largest scoreboard)");
+    let mut http = Http::connect(addr).await?;
+    let issued = Instant::now();
+    let (mut games, mut longest) = (Vec::new(), 0u32);
+    for i in 0..count {
+        let (status, body) = http.request("POST", "/api/games", r#"{"mode":"solo","startLevel":0}"#).await?;
+        anyhow::ensure!(status == 201, "issue failed: {status} {body}");
+        let issued: serde_json::Value = serde_json::from_str(&body)?;
+        let setup = Setup {
+            ruleset: if issued["ruleset"] == "modern" { RulesetName::Modern } else { RulesetName::Classic },
+            version: issued["rules"].as_u64().unwrap_or(2) as u8,
+            seed: issued["seed"].as_u64().unwrap_or(0) as u32,
+            start_level: 0,
+            goal: None,
+        };
+        let played = player::play(setup, i as u32, 0);
+        longest = longest.max(played.game.frame);
+        let name = format!("cast{i}");
+        games.push((
+            player::submission(issued["gameId"].as_str().unwrap_or_default(), &name, &played).to_string(),
+            name,
+        ));
+    }
+    let playable =
+        Duration::from_millis(u64::from(longest) * 1000 / 60).saturating_sub(Duration::from_secs(4));
+    tokio::time::sleep(playable.saturating_sub(issued.elapsed())).await;
+    let mut page = ws_connect(watch).await?;
+    page.send(Message::text(r#"{"type":"watch_scores"}"#)).await?;
+    until(&mut page, "scores").await?;
+    let mut lat = Vec::new();
+    for (body, name) in games {
+        let tag = format!(r#""name":"{name}""#);
+        let (status, resp) = http.request("POST", "/api/scores", &body).await?;
+        anyhow::ensure!(status == 201, "submit failed: {status} {resp}");
+        let acked = Instant::now();
+        loop {
+            let t = next_text(&mut page).await?;
+            if t.starts_with(r#"{"type":"scores""#) && t.contains(&tag) {
+                break;
+            }
+        }
+        lat.push(acked.elapsed().as_micros() as u64);
+    }
+    lat.sort_unstable();
+    println!("boards_count {}", lat.len());
+    println!("boards_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
+    println!("boards_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
+    println!("boards_latency_ms_max {:.2}", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
     Ok(())
 }
 

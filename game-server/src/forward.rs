@@ -50,6 +50,13 @@ pub enum Pending {
         /// The client's message.
         raw: String,
     },
+    /// `hello` with a resume token of a room that is not open here.
+    Resume {
+        /// The room code the token starts with.
+        code: String,
+        /// The token.
+        token: String,
+    },
     /// `quick_match` with nobody waiting here.
     Quick {
         /// The validated name.
@@ -81,12 +88,19 @@ pub async fn resolve(
         None => return local(app, session, conn, pending),
     };
     match &pending {
-        Pending::Join { code, raw } => {
+        Pending::Join { code, raw } | Pending::Resume { code, token: raw } => {
             let Some(target) = scores.room_home(code).await.filter(|h| *h != home) else {
                 return local(app, session, conn, pending);
             };
-            match open(app, session, &target, raw).await {
+            let opening = match &pending {
+                Pending::Resume { token, .. } => Opening::Resume(token),
+                _ => Opening::Join(raw),
+            };
+            match open(app, session, &target, opening).await {
                 Ok(Joined::Yes(upstream, first)) => Some((upstream, first)),
+                Ok(Joined::Refused(_)) if matches!(pending, Pending::Resume { .. }) => {
+                    local(app, session, conn, pending)
+                }
                 Ok(Joined::Refused(text)) => {
                     conn.send(Utf8Bytes::from(text));
                     None
@@ -104,7 +118,7 @@ pub async fn resolve(
             for _ in 0..3 {
                 let Some((code, target)) = scores.take_waiting(&home).await else { break };
                 let join = serde_json::json!({"type": "join_room", "name": name, "code": code}).to_string();
-                match open(app, session, &target, &join).await {
+                match open(app, session, &target, Opening::Join(&join)).await {
                     Ok(Joined::Yes(upstream, first)) => return Some((upstream, first)),
                     // Paired on its home meanwhile, or closed: try the next one.
                     Ok(Joined::Refused(_)) => continue,
@@ -125,6 +139,7 @@ fn local(app: &AppState, session: &mut Session, conn: &Conn, pending: Pending) -
         Pending::Join { .. } => {
             Err(crate::protocol::Refusal::new("room_not_found", "no open room has that code"))
         }
+        Pending::Resume { .. } => Err(session.refuse_resume()),
         Pending::Quick { name, start_level } => session.quick_match_here(name, start_level),
     };
     if let Err(refusal) = result {
@@ -132,7 +147,11 @@ fn local(app: &AppState, session: &mut Session, conn: &Conn, pending: Pending) -
         let msg = ServerMsg::Error {
             code: refusal.code,
             message: &refusal.message,
-            reference: Some("quick_match"),
+            reference: Some(match refusal.code {
+                "bad_resume_token" => "hello",
+                "room_not_found" => "join_room",
+                _ => "quick_match",
+            }),
         };
         conn.send(Utf8Bytes::from(msg.to_json()));
     }
@@ -146,8 +165,17 @@ enum Joined {
     Refused(String),
 }
 
-/// Opens the relayed socket to `home`, says hello, sends `join`, and reads the answer.
-async fn open(app: &AppState, session: &Session, home: &str, join: &str) -> Result<Joined, String> {
+/// What the relayed socket opens with.
+#[derive(Clone, Copy)]
+enum Opening<'a> {
+    /// hello, then this join message.
+    Join(&'a str),
+    /// hello with this resume token.
+    Resume(&'a str),
+}
+
+/// Opens the relayed socket to `home`, says hello, sends the join (or resumes), reads the answer.
+async fn open(app: &AppState, session: &Session, home: &str, opening: Opening<'_>) -> Result<Joined, String> {
     let mut request = format!("ws://{home}/ws").into_client_request().map_err(|e| e.to_string())?;
     let signed = app.tickets.sign_forward(session.client_ip(), unix_now());
     request.headers_mut().insert(
@@ -161,12 +189,25 @@ async fn open(app: &AppState, session: &Session, home: &str, join: &str) -> Resu
         let (mut up, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
             .await
             .map_err(|e| e.to_string())?;
-        let hello = serde_json::json!({"type": "hello", "protocol": PROTOCOL_VERSION}).to_string();
-        up.send(tungstenite::Message::text(hello)).await.map_err(|e| e.to_string())?;
+        let mut hello = serde_json::json!({"type": "hello", "protocol": PROTOCOL_VERSION});
+        if let Opening::Resume(token) = opening {
+            hello["resumeToken"] = token.into();
+        }
+        up.send(tungstenite::Message::text(hello.to_string())).await.map_err(|e| e.to_string())?;
         let welcome = next_text(&mut up).await?;
         if !welcome.contains(r#""type":"welcome""#) {
             return Err(format!("the home answered hello with {welcome}"));
         }
+        let join = match opening {
+            Opening::Resume(_) if welcome.contains(r#""resumed":true"#) => {
+                return Ok(Joined::Yes(up, welcome));
+            }
+            Opening::Resume(_) => {
+                let _ = up.close(None).await;
+                return Ok(Joined::Refused(welcome));
+            }
+            Opening::Join(join) => join,
+        };
         up.send(tungstenite::Message::text(join.to_owned())).await.map_err(|e| e.to_string())?;
         let answer = next_text(&mut up).await?;
         if answer.starts_with(r#"{"type":"error""#) {

@@ -224,7 +224,7 @@ impl Hub {
     /// run inside the Tokio runtime.
     pub fn create_room(
         self: &Arc<Self>,
-        first: Seat,
+        mut first: Seat,
         start_level: u8,
         public: bool,
     ) -> Result<Arc<Room>, Refusal> {
@@ -244,6 +244,7 @@ impl Hub {
                 break code;
             }
         };
+        first.token = seat_token(&code, &first.token);
         let token = first.token.clone();
         let room = Arc::new(Room::new(code.clone(), public, start_level, first));
         // Told before the room is visible, so this always arrives before a quick-match pairing.
@@ -468,6 +469,19 @@ pub fn random_code() -> String {
 /// A fresh resume token (128 random bits, hex).
 pub fn random_token() -> String {
     crate::games::hex(&rand::random::<[u8; 16]>())
+}
+
+/// The resume token of a seat in room `code`: the code, then the seat's random part. The code lets
+/// any replica find the room's home when the player reconnects elsewhere (`forward.rs`); the random
+/// part is the secret.
+pub fn seat_token(code: &str, random: &str) -> String {
+    format!("{code}{random}")
+}
+
+/// The room code a resume token starts with, if it has one.
+pub fn code_of_token(token: &str) -> Option<&str> {
+    let code = token.get(..CODE_LEN)?;
+    (token.len() > CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
 }
 
 /// Upper-cases and checks a code typed by a player.

@@ -59,6 +59,20 @@ impl Session {
         !self.forwarded && self.hub.shared().is_some()
     }
 
+    /// Answers a resume this server cannot honour: `welcome` (not resumed), then the refusal.
+    pub fn refuse_resume(&self) -> Refusal {
+        self.conn.send(Utf8Bytes::from(
+            ServerMsg::Welcome {
+                protocol: PROTOCOL_VERSION,
+                ruleset: self.hub.cfg.ruleset.as_str(),
+                draining: self.hub.is_draining(),
+                resumed: false,
+            }
+            .to_json(),
+        ));
+        Refusal::new("bad_resume_token", "that seat is no longer available")
+    }
+
     /// Quick match among the players of this server only (nobody waits on another replica).
     pub fn quick_match_here(&mut self, name: String, start_level: u8) -> Result<(), Refusal> {
         if self.room().is_some() {
@@ -205,6 +219,14 @@ impl Session {
             self.conn.send(welcome(false));
             return Ok(());
         };
+        // A seat of a room on another replica: its token starts with the room's code.
+        if self.hub.lookup_token(&token).is_none()
+            && self.may_look_elsewhere()
+            && let Some(code) = crate::hub::code_of_token(&token)
+        {
+            self.pending = Some(crate::forward::Pending::Resume { code: code.to_owned(), token });
+            return Ok(());
+        }
         let resumed = self
             .hub
             .lookup_token(&token)

@@ -338,7 +338,7 @@ impl PgStore {
             );
             config.options("-c synchronous_commit=on");
         }
-        let key = load_key(&first).await.map_err(db)?;
+        let key = load_key(&first).await?;
         let size = usize::from(size);
         drop(first);
 
@@ -709,7 +709,8 @@ async fn listen(config: tokio_postgres::Config, inner: std::sync::Weak<Inner>) {
     }
 }
 
-async fn load_key(client: &tokio_postgres::Client) -> Result<[u8; KEY_BYTES], tokio_postgres::Error> {
+async fn load_key(client: &tokio_postgres::Client) -> Result<[u8; KEY_BYTES], OpenError> {
+    let db = |e: tokio_postgres::Error| OpenError::Postgres(describe(&e));
     let fresh: [u8; KEY_BYTES] = rand::random();
     // Insert-if-absent then read: replicas that start together all end up with the first key.
     client
@@ -717,12 +718,15 @@ async fn load_key(client: &tokio_postgres::Client) -> Result<[u8; KEY_BYTES], to
             "INSERT INTO meta (key, value) VALUES ('ticket_key', $1) ON CONFLICT (key) DO NOTHING",
             &[&fresh.to_vec()],
         )
-        .await?;
+        .await
+        .map_err(db)?;
     let stored: Vec<u8> =
-        client.query_one("SELECT value FROM meta WHERE key = 'ticket_key'", &[]).await?.get(0);
+        client.query_one("SELECT value FROM meta WHERE key = 'ticket_key'", &[]).await.map_err(db)?.get(0);
     // A key of another length was not written by this server; using a fresh one would split the
-    // replicas, so the server stops with the stored one's problem instead.
-    Ok(stored.try_into().unwrap_or_else(|_| panic!("meta.ticket_key in PostgreSQL is not {KEY_BYTES} bytes")))
+    // replicas, so the server stops and says so instead.
+    stored.try_into().map_err(|_| {
+        OpenError::Postgres(format!("meta.ticket_key in the PostgreSQL scoreboard is not {KEY_BYTES} bytes"))
+    })
 }
 
 /// Every mode's table for `ruleset`, in [`Mode::ALL`] order: one statement (one snapshot, one

@@ -356,6 +356,7 @@ async fn players_on_different_replicas_play_each_other() {
     bob.send(json!({"type": "join_room", "name": "bob", "code": code.to_lowercase()})).await;
     let joined = bob.expect("room_joined").await;
     assert_eq!((joined["code"].as_str(), joined["seat"].as_u64()), (Some(code.as_str()), Some(1)));
+    let bob_token = joined["resumeToken"].as_str().expect("resume token").to_owned();
     assert_eq!(ada.expect("opponent_joined").await["name"], "bob");
     let (start_a, start_b) = (ada.expect("match_start").await, bob.expect("match_start").await);
     assert_eq!(start_a["seed"], start_b["seed"], "one match, on one server");
@@ -363,6 +364,25 @@ async fn players_on_different_replicas_play_each_other() {
     assert_eq!(bob.expect("opponent_state").await["score"], 120);
     bob.send(state_msg(340)).await;
     assert_eq!(ada.expect("opponent_state").await["score"], 340);
+
+    // Bob's connection drops; he comes back through `other` again, which does not hold the room:
+    // the token leads it to the home, and the seat is his again.
+    drop(bob);
+    ada.expect("opponent_disconnected").await;
+    let mut bob = Client::connect(&other.ws_url()).await;
+    bob.send(json!({"type": "hello", "protocol": 1, "resumeToken": bob_token})).await;
+    assert_eq!(bob.expect("welcome").await["resumed"], true);
+    assert_eq!(bob.expect("resumed").await["code"], code);
+    ada.expect("opponent_reconnected").await;
+    bob.send(state_msg(341)).await;
+    assert_eq!(ada.expect("opponent_state").await["score"], 341);
+    // A token nobody holds is refused as on one server.
+    let mut stranger = Client::connect(&other.ws_url()).await;
+    stranger
+        .send(json!({"type": "hello", "protocol": 1, "resumeToken": format!("{code}{}", "0".repeat(32))}))
+        .await;
+    assert_eq!(stranger.expect("welcome").await["resumed"], false);
+    stranger.expect_error("bad_resume_token").await;
 
     // Quick match: cy waits on `other`, dee arrives on `home`.
     let mut cy = Client::greeted(&other.ws_url()).await;
