@@ -1,5 +1,5 @@
 //! The Tetris game server: serves the web client, runs duo matches over a WebSocket protocol and
-//! keeps the scoreboard in SQLite.
+//! keeps the scoreboard in SQLite or PostgreSQL.
 //!
 //! # Layout
 //! - [`protocol`]: every WebSocket message (typed serde enums, `client` and `server` halves), its
@@ -21,8 +21,9 @@
 //!   trusted proxies.
 //! - [`settings`]: this server's `TETRIS_*` settings beyond `tetris_config` (rules version, replay
 //!   threads, trusted proxies, per-client limits).
-//! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
-//!   the group-committing writer thread.
+//! - [`scoreboard`]: the `Store` interface; SQLite (WAL, `synchronous=FULL`), top-N tables in memory;
+//!   `scoreboard/writer.rs`: the group-committing writer thread; `scoreboard/postgres.rs`: PostgreSQL
+//!   (bounded pool, LISTEN/NOTIFY boards, the duo room registry).
 //! - [`import`]: `import-sqlite`, the move of a SQLite scoreboard into PostgreSQL.
 //! - [`names`]: the player name rule.
 //! - [`api`]: JSON endpoints (`/api/config`, `/api/games`, `/api/scores`).

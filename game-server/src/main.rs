@@ -7,7 +7,7 @@ use tetris_config::{GameConfig, LogLevel};
 use tetris_game_server::settings::Settings;
 use tracing_subscriber::filter::LevelFilter;
 
-/// The Tetris game server: web client, duo matches over WebSocket, SQLite scoreboard.
+/// The Tetris game server: web client, duo matches over WebSocket, SQLite or PostgreSQL scoreboard.
 ///
 /// Configuration comes only from environment variables (TETRIS_ADDRESS, TETRIS_PORT, TETRIS_DATABASE,
 /// TETRIS_TITLE, TETRIS_RULESET, TETRIS_SOLO, TETRIS_DUO, TETRIS_START_LEVEL_MIN, TETRIS_START_LEVEL_MAX,

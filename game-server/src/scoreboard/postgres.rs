@@ -300,6 +300,7 @@ pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), t
 pub(crate) struct PgStore {
     inner: Arc<Inner>,
     listener: tokio::task::AbortHandle,
+    refresher: tokio::task::AbortHandle,
 }
 
 struct Inner {
@@ -310,6 +311,14 @@ struct Inner {
     /// One reload of the tables at a time, so a reload that read older rows never publishes after
     /// one that read newer rows.
     refreshing: tokio::sync::Mutex<()>,
+    /// Reloads asked for (by submits that changed a best, and by notifications), and the highest
+    /// one a finished reload covers: a reload that starts after a request was made reads every row
+    /// committed before it, so one reload answers every request made before it started. Under load
+    /// that is one reload per batch of submits rather than one per submit (the group commit of the
+    /// tables).
+    wanted: std::sync::atomic::AtomicU64,
+    done: watch::Sender<u64>,
+    kick: tokio::sync::Notify,
     /// Whether the LISTEN connection is up (readiness: without it this pod's boards go stale).
     listening: AtomicBool,
     stopped: AtomicBool,
@@ -365,11 +374,15 @@ impl PgStore {
             ruleset,
             boards: boards_tx,
             refreshing: tokio::sync::Mutex::new(()),
+            wanted: std::sync::atomic::AtomicU64::new(0),
+            done: watch::Sender::new(0),
+            kick: tokio::sync::Notify::new(),
             listening: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
         });
         let listener = tokio::spawn(listen(config, Arc::downgrade(&inner))).abort_handle();
-        Ok((PgStore { inner, listener }, boards_rx, key))
+        let refresher = tokio::spawn(refresher(inner.clone())).abort_handle();
+        Ok((PgStore { inner, listener, refresher }, boards_rx, key))
     }
 }
 
@@ -385,7 +398,7 @@ impl Store for PgStore {
                     if accepted.as_ref().is_ok_and(|a| a.personal_best) {
                         // Tables before the answer, as with SQLite: a player who got 201 and then
                         // reads the board on this pod sees their score.
-                        self.inner.refresh().await;
+                        self.inner.refreshed().await;
                     }
                     accepted
                 }
@@ -479,6 +492,7 @@ impl Store for PgStore {
         Box::pin(async move {
             self.inner.stopped.store(true, Ordering::Release);
             self.listener.abort();
+            self.refresher.abort();
             self.inner.pool.close();
         })
     }
@@ -487,6 +501,7 @@ impl Store for PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.listener.abort();
+        self.refresher.abort();
     }
 }
 
@@ -641,6 +656,21 @@ impl Inner {
         }
     }
 
+    /// Asks for a reload of the tables (answered by [`refresher`]).
+    fn want_refresh(&self) -> u64 {
+        let asked = self.wanted.fetch_add(1, Ordering::AcqRel) + 1;
+        self.kick.notify_one();
+        asked
+    }
+
+    /// Returns once a reload that started after this call has finished (or after
+    /// [`STATEMENT_TIMEOUT`]: the score is committed either way; only the board would lag).
+    async fn refreshed(&self) {
+        let asked = self.want_refresh();
+        let mut done = self.done.subscribe();
+        let _ = tokio::time::timeout(STATEMENT_TIMEOUT, done.wait_for(|d| *d >= asked)).await;
+    }
+
     /// Reloads the tables and publishes them if they changed; a failure keeps the old ones.
     async fn refresh(&self) {
         let _one_at_a_time = self.refreshing.lock().await;
@@ -688,11 +718,11 @@ async fn listen(config: tokio_postgres::Config, inner: std::sync::Weak<Inner>) {
                     let Some(store) = inner.upgrade() else { return };
                     store.listening.store(true, Ordering::Release);
                     // Scores committed while no connection listened were never announced to us.
-                    store.refresh().await;
+                    store.want_refresh();
                     drop(store);
                     while notify_rx.recv().await.is_some() {
                         let Some(store) = inner.upgrade() else { return };
-                        store.refresh().await;
+                        store.want_refresh();
                     }
                 }
                 driver.abort();
@@ -706,6 +736,24 @@ async fn listen(config: tokio_postgres::Config, inner: std::sync::Weak<Inner>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Serves reload requests ([`Inner::want_refresh`]) one reload at a time, each covering every
+/// request made before it started. Holds the store until [`PgStore`] aborts it (on stop or drop).
+async fn refresher(store: Arc<Inner>) {
+    loop {
+        let kicked = store.kick.notified();
+        tokio::pin!(kicked);
+        // Registered before the check, so a request made in between still wakes us.
+        kicked.as_mut().enable();
+        if *store.done.borrow() >= store.wanted.load(Ordering::Acquire) {
+            kicked.await;
+            continue;
+        }
+        let covers = store.wanted.load(Ordering::Acquire);
+        store.refresh().await;
+        store.done.send_modify(|d| *d = (*d).max(covers));
     }
 }
 
