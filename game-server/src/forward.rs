@@ -97,7 +97,7 @@ pub async fn resolve(
                 _ => Opening::Join(raw),
             };
             match open(app, session, &target, opening).await {
-                Ok(Joined::Yes(upstream, first)) => Some((upstream, first)),
+                Ok(Joined::Yes(upstream, first)) => Some((*upstream, first)),
                 Ok(Joined::Refused(_)) if matches!(pending, Pending::Resume { .. }) => {
                     local(app, session, conn, pending)
                 }
@@ -119,7 +119,7 @@ pub async fn resolve(
                 let Some((code, target)) = scores.take_waiting(&home).await else { break };
                 let join = serde_json::json!({"type": "join_room", "name": name, "code": code}).to_string();
                 match open(app, session, &target, Opening::Join(&join)).await {
-                    Ok(Joined::Yes(upstream, first)) => return Some((upstream, first)),
+                    Ok(Joined::Yes(upstream, first)) => return Some((*upstream, first)),
                     // Paired on its home meanwhile, or closed: try the next one.
                     Ok(Joined::Refused(_)) => continue,
                     Err(e) => {
@@ -160,7 +160,7 @@ fn local(app: &AppState, session: &mut Session, conn: &Conn, pending: Pending) -
 
 enum Joined {
     /// Joined: the socket and the home's answer (`room_joined`), for the client.
-    Yes(Upstream, String),
+    Yes(Box<Upstream>, String),
     /// The home's answer to the join was an error (its text, to pass on).
     Refused(String),
 }
@@ -200,7 +200,7 @@ async fn open(app: &AppState, session: &Session, home: &str, opening: Opening<'_
         }
         let join = match opening {
             Opening::Resume(_) if welcome.contains(r#""resumed":true"#) => {
-                return Ok(Joined::Yes(up, welcome));
+                return Ok(Joined::Yes(Box::new(up), welcome));
             }
             Opening::Resume(_) => {
                 let _ = up.close(None).await;
@@ -215,7 +215,7 @@ async fn open(app: &AppState, session: &Session, home: &str, opening: Opening<'_
             return Ok(Joined::Refused(answer));
         }
         // The answer (`room_joined`) is the client's too: the relay sends it first.
-        Ok(Joined::Yes(up, answer))
+        Ok(Joined::Yes(Box::new(up), answer))
     };
     tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await.map_err(|_| "timed out".to_owned())?
 }
