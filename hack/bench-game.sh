@@ -3,6 +3,10 @@
 # figure with the command that produced it, and writes game-server/BENCHMARKS.md.
 #
 #   hack/bench-game.sh            # full run (about 2 minutes on 2 cores)
+#   hack/bench-game.sh backends   # only the scoreboard backends and the cross-replica relay (about
+#                                 # 1 minute): score submits on SQLite against PostgreSQL, and the duo
+#                                 # relay with both players on one replica against one on each of two
+#                                 # replicas; writes game-server/BENCHMARKS-backends.md
 #
 # Every load is bounded in count and time (see the flags below and examples/loadgen.rs).
 set -euo pipefail
@@ -23,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 log() { printf '\n== %s\n' "$*" >&2; }
+MODE="${1:-full}"
+[[ "$MODE" == full || "$MODE" == backends ]] || { echo "usage: $0 [backends]" >&2; exit 2; }
 
 log "building release binaries"
 cargo build --release -p tetris-game-server --bin tetris-game-server --example loadgen >&2
@@ -65,6 +71,91 @@ start_server() { # start_server DBNAME
 stop_server() {
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
 }
+
+if [[ "$MODE" == backends ]]; then
+  LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+  # A PostgreSQL of its own (Debian's postgresql package), as the tests run it: initdb in the work
+  # directory, 127.0.0.1 only, as the postgres user when run as root. fsync stays on: acknowledged
+  # means on disk, as with SQLite's synchronous=FULL.
+  PGBIN="${TETRIS_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
+  PGPORT="${BENCH_PG_PORT:-15432}"
+  PGDIR="$WORK/pg"; mkdir -p "$PGDIR"
+  AS=()
+  if [[ $(id -u) == 0 ]]; then chown postgres "$WORK" "$PGDIR"; AS=(runuser -u postgres --); fi
+  "${AS[@]}" "$PGBIN/initdb" -D "$PGDIR/data" -U tetris --auth=trust -E UTF8 --no-instructions >/dev/null
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+  pg_stop() { "${AS[@]}" "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true; }
+  trap 'pg_stop; cleanup' EXIT
+  PGURL="postgresql://tetris@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+  PG_ENV="TETRIS_SCOREBOARD_BACKEND=postgres TETRIS_DATABASE_URL=$PGURL TETRIS_DATABASE_POOL_SIZE=10 TETRIS_POD_IP=127.0.0.1 TETRIS_SCOREBOARD_SIZE=100"
+  SECOND_PID=""
+  start_pg_server() { # start_pg_server PORT: a PostgreSQL replica on PORT; sets LAST_PID
+    env $PG_ENV TETRIS_ADDRESS=127.0.0.1 TETRIS_PORT="$1" TETRIS_DATABASE="$WORK/unused.db" TETRIS_LOG_LEVEL=warn \
+      TETRIS_MAX_CONNECTIONS=20000 TETRIS_MAX_ROOMS=20000 "$BIN" &
+    LAST_PID=$!
+    for _ in $(seq 1 200); do
+      curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null 2>&1 && break
+      sleep 0.05
+    done
+    curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null
+  }
+
+  # 1. Score submits of real games (each replayed), 50 in flight: SQLite, then (after 2.) PostgreSQL.
+  start_server backends.db
+  run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 50 --count 20000"
+  FIG[sq_rps]=$(pick submits_per_s); FIG[sq_p50]=$(pick submit_latency_ms_p50); FIG[sq_p99]=$(pick submit_latency_ms_p99); CMD[sq]=$LAST_CMD
+  stop_server
+  start_pg_server "$PORT"; SERVER_PID=$LAST_PID
+  start_pg_server "$((PORT + 1))"; SECOND_PID=$LAST_PID
+  # 2. Live scoreboard across replicas (on the still empty database, so every new player enters
+  #    the board): 50 new bests submitted one at a time to replica A, each timed from its 201 to
+  #    its arrival on a scoreboard page open on replica B (LISTEN/NOTIFY, then B's reload).
+  run "$NICE $LOADGEN boards --addr 127.0.0.1:$PORT --watch 127.0.0.1:$((PORT + 1)) --count 50"
+  FIG[bc_p50]=$(pick boards_latency_ms_p50); FIG[bc_p99]=$(pick boards_latency_ms_p99); FIG[bc_max]=$(pick boards_latency_ms_max); CMD[bc]="$PG_ENV $LAST_CMD"
+  run "$NICE $LOADGEN submit --addr 127.0.0.1:$PORT --concurrency 50 --count 20000"
+  FIG[pg_rps]=$(pick submits_per_s); FIG[pg_p50]=$(pick submit_latency_ms_p50); FIG[pg_p99]=$(pick submit_latency_ms_p99); CMD[pg]="$PG_ENV $LAST_CMD"
+
+  # 3. Duo relay, 100 pairs at 50 state messages/s per player, on the two PostgreSQL replicas: both
+  #    players on replica A, then the second player of each pair on replica B (relayed to A).
+  run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --pairs 100 --rate 50 --seconds 10"
+  FIG[same_mps]=$(pick relay_msgs_per_s); FIG[same_p50]=$(pick relay_latency_ms_p50); FIG[same_p99]=$(pick relay_latency_ms_p99); CMD[same]=$LAST_CMD
+  run "$NICE $LOADGEN relay --addr 127.0.0.1:$PORT --peer 127.0.0.1:$((PORT + 1)) --pairs 100 --rate 50 --seconds 10"
+  FIG[cross_mps]=$(pick relay_msgs_per_s); FIG[cross_p50]=$(pick relay_latency_ms_p50); FIG[cross_p99]=$(pick relay_latency_ms_p99); CMD[cross]=$LAST_CMD
+  kill -TERM "$SECOND_PID"; wait "$SECOND_PID" || true
+  stop_server
+  pg_stop
+  LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+  MACHINE="$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
+  PGVER="$("$PGBIN/postgres" --version)"
+  {
+    echo "# Scoreboard backends and the cross-replica relay"
+    echo
+    echo "Produced by \`hack/bench-game.sh backends\` on $(date -u +%Y-%m-%dT%H:%MZ): $MACHINE, loopback only,"
+    echo "$PGVER on the same machine (fsync on). Servers, PostgreSQL and load generators share the 2 cores"
+    echo "(generators at nice 10); load average $LOAD_BEFORE before, $LOAD_AFTER after."
+    echo
+    echo "| Measure | SQLite (one replica) | PostgreSQL |"
+    echo "|---|---|---|"
+    echo "| Score submits, each replayed (50 in flight, 20,000) | ${FIG[sq_rps]} /s | ${FIG[pg_rps]} /s |"
+    echo "| Submit latency p50 / p99 | ${FIG[sq_p50]} / ${FIG[sq_p99]} ms | ${FIG[pg_p50]} / ${FIG[pg_p99]} ms |"
+    echo
+    echo "Live scoreboard across replicas: from the 201 on replica A to the new best on a page open on"
+    echo "replica B, 50 submits one at a time: p50 ${FIG[bc_p50]} ms, p99 ${FIG[bc_p99]} ms, max ${FIG[bc_max]} ms."
+    echo
+    echo "| Duo relay, 100 pairs, 50 msgs/s per player (PostgreSQL replicas) | Both players on replica A | Second player on replica B (relayed to A) |"
+    echo "|---|---|---|"
+    echo "| Relayed messages/s | ${FIG[same_mps]} | ${FIG[cross_mps]} |"
+    echo "| Relay latency p50 / p99 | ${FIG[same_p50]} / ${FIG[same_p99]} ms | ${FIG[cross_p50]} / ${FIG[cross_p99]} ms |"
+    echo
+    echo "Commands:"
+    echo
+    for k in sq pg bc same cross; do echo "- \`${CMD[$k]}\`"; done
+  } > game-server/BENCHMARKS-backends.md
+  cat game-server/BENCHMARKS-backends.md
+  exit 0
+fi
+
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. Startup to ready and idle RSS (5 cold starts, median).

@@ -25,6 +25,9 @@ command -v gcc >/dev/null || apt_missing+=(gcc libc6-dev)
 # The Argo CD tests (operator/tests/argocd) run redis beside Argo CD, as its install does; they
 # build Argo CD itself on first use (hack/argocd/build.sh), so `make demo` does not wait for it.
 command -v redis-server >/dev/null || apt_missing+=(redis-server)
+# The game server's PostgreSQL scoreboard tests (game-server/tests/server/pg.rs) and
+# `hack/bench-game.sh backends` run their own server from initdb, as the package's postgres user.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
 if ((${#apt_missing[@]})); then
   # As root, or through passwordless sudo (the same rule as hack/test-web.sh and hack/test-deploy.sh).
   sudo_cmd=()

@@ -7,6 +7,8 @@
 //! - `submit`: concurrent `POST /api/scores` of real games (played by
 //!   `tetris_game_server::rules::player`, each verified by replay on the server) on keep-alive connections; submits/s, latency, and the
 //!   server's CPU per verified submit.
+//! - `boards`: live scoreboard across replicas: time from a 201 on one server to the new best on a
+//!   scoreboard page open on another.
 //! - `replay`: the rules engine alone, in this process: replays the shared vectors and reports the
 //!   cost per 1,000 frames.
 //! - `sockets`: opens N WebSockets (hello each) and reports the server's RSS before and after.
@@ -46,6 +48,10 @@ enum Cmd {
     Relay {
         #[arg(long)]
         addr: SocketAddr,
+        /// Where the second player of each pair connects (another replica: the cross-replica
+        /// relay); default `addr`.
+        #[arg(long)]
+        peer: Option<SocketAddr>,
         #[arg(long, default_value_t = 500)]
         pairs: usize,
         /// Messages per second each player sends (the server allows 60).
@@ -72,6 +78,17 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         pace: u32,
     },
+    /// Live scoreboard across replicas: submits `count` new bests one at a time to `addr` and
+    /// measures how long after each 201 a scoreboard page open on `watch` (another replica) shows it.
+    Boards {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        watch: SocketAddr,
+        /// New players (each game enters the board: run on an empty scoreboard of size >= count).
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+    },
     /// Replay cost of the rules engine, in this process.
     Replay {
         /// Directory of the shared vectors (`game-server/web/test/vectors`).
@@ -95,12 +112,22 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Cmd::Relay { addr, .. } | Cmd::Submit { addr, .. } | Cmd::Sockets { addr, .. } = &cli.cmd {
+    if let Cmd::Relay { peer: Some(addr), .. } | Cmd::Boards { watch: addr, .. } = &cli.cmd {
+        anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
+    }
+    if let Cmd::Relay { addr, .. }
+    | Cmd::Boards { addr, .. }
+    | Cmd::Submit { addr, .. }
+    | Cmd::Sockets { addr, .. } = &cli.cmd
+    {
         anyhow::ensure!(addr.ip().is_loopback(), "load is only ever sent to a loopback address, not {addr}");
     }
     match cli.cmd {
         Cmd::Startup { bin, dir, runs, port } => startup(&bin, &dir, runs, port).await,
-        Cmd::Relay { addr, pairs, rate, seconds, pid } => relay(addr, pairs, rate, seconds, pid).await,
+        Cmd::Relay { addr, peer, pairs, rate, seconds, pid } => {
+            relay(addr, peer.unwrap_or(addr), pairs, rate, seconds, pid).await
+        }
+        Cmd::Boards { addr, watch, count } => boards(addr, watch, count).await,
         Cmd::Submit { addr, concurrency, count, pid, pace } => {
             submit(addr, concurrency, count, pid, pace).await
         }
@@ -263,9 +290,22 @@ async fn until(ws: &mut Ws, kind: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn make_pair(addr: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
+/// The next message whose type is one of `kinds`.
+async fn until_any(ws: &mut Ws, kinds: &[&str]) -> anyhow::Result<String> {
+    let tags: Vec<String> = kinds.iter().map(|k| format!(r#""type":"{k}""#)).collect();
+    loop {
+        let t = next_text(ws).await?;
+        if tags.iter().any(|tag| t.contains(tag.as_str())) {
+            return Ok(t);
+        }
+    }
+}
+
+/// A pair in a private room opened on `addr`; the second player connects to `peer` (another
+/// replica of the same app, for the cross-replica relay, or `addr` itself).
+async fn make_pair(addr: SocketAddr, peer: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
     let mut a = ws_connect(addr).await?;
-    let mut b = ws_connect(addr).await?;
+    let mut b = ws_connect(peer).await?;
     a.send(Message::text(r#"{"type":"create_room","name":"a","startLevel":0}"#)).await?;
     let joined = until(&mut a, "room_joined").await?;
     let code = joined
@@ -273,7 +313,18 @@ async fn make_pair(addr: SocketAddr) -> anyhow::Result<(Ws, Ws)> {
         .nth(1)
         .and_then(|r| r.get(..6))
         .ok_or_else(|| anyhow::anyhow!("no code"))?;
-    b.send(Message::text(format!(r#"{{"type":"join_room","name":"b","code":"{code}"}}"#))).await?;
+    // On another replica the code is found through the room registry, which the room's server
+    // updates right after opening it: a join that arrives first is refused and tried again.
+    let join = format!(r#"{{"type":"join_room","name":"b","code":"{code}"}}"#);
+    for attempt in 0.. {
+        b.send(Message::text(join.clone())).await?;
+        let answer = until_any(&mut b, &["room_joined", "error"]).await?;
+        if !answer.contains("room_not_found") {
+            break;
+        }
+        anyhow::ensure!(attempt < 100, "the room never appeared on the peer: {answer}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     until(&mut a, "match_start").await?;
     until(&mut b, "match_start").await?;
     Ok((a, b))
@@ -294,6 +345,7 @@ fn score_of(text: &str) -> Option<u64> {
 
 async fn relay(
     addr: SocketAddr,
+    peer: SocketAddr,
     pairs: usize,
     rate: u32,
     seconds: u64,
@@ -309,7 +361,7 @@ async fn relay(
         let sem = sem.clone();
         setups.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
-            make_pair(addr).await
+            make_pair(addr, peer).await
         }));
     }
     let mut sockets = Vec::new();
@@ -402,6 +454,58 @@ async fn relay(
     println!("relay_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
     println!("relay_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
     println!("relay_latency_ms_max {:.2}", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
+    Ok(())
+}
+
+async fn boards(addr: SocketAddr, watch: SocketAddr, count: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(count <= 100, "bounded: count <= 100 (the largest scoreboard)");
+    let mut http = Http::connect(addr).await?;
+    let issued = Instant::now();
+    let (mut games, mut longest) = (Vec::new(), 0u32);
+    for i in 0..count {
+        let (status, body) = http.request("POST", "/api/games", r#"{"mode":"solo","startLevel":0}"#).await?;
+        anyhow::ensure!(status == 201, "issue failed: {status} {body}");
+        let issued: serde_json::Value = serde_json::from_str(&body)?;
+        let setup = Setup {
+            ruleset: if issued["ruleset"] == "modern" { RulesetName::Modern } else { RulesetName::Classic },
+            version: issued["rules"].as_u64().unwrap_or(2) as u8,
+            seed: issued["seed"].as_u64().unwrap_or(0) as u32,
+            start_level: 0,
+            goal: None,
+        };
+        let played = player::play(setup, i as u32, 0);
+        longest = longest.max(played.game.frame);
+        let name = format!("cast{i}");
+        games.push((
+            player::submission(issued["gameId"].as_str().unwrap_or_default(), &name, &played).to_string(),
+            name,
+        ));
+    }
+    let playable =
+        Duration::from_millis(u64::from(longest) * 1000 / 60).saturating_sub(Duration::from_secs(4));
+    tokio::time::sleep(playable.saturating_sub(issued.elapsed())).await;
+    let mut page = ws_connect(watch).await?;
+    page.send(Message::text(r#"{"type":"watch_scores"}"#)).await?;
+    until(&mut page, "scores").await?;
+    let mut lat = Vec::new();
+    for (body, name) in games {
+        let tag = format!(r#""name":"{name}""#);
+        let (status, resp) = http.request("POST", "/api/scores", &body).await?;
+        anyhow::ensure!(status == 201, "submit failed: {status} {resp}");
+        let acked = Instant::now();
+        loop {
+            let t = next_text(&mut page).await?;
+            if t.starts_with(r#"{"type":"scores""#) && t.contains(&tag) {
+                break;
+            }
+        }
+        lat.push(acked.elapsed().as_micros() as u64);
+    }
+    lat.sort_unstable();
+    println!("boards_count {}", lat.len());
+    println!("boards_latency_ms_p50 {:.2}", percentile(&lat, 0.5) as f64 / 1000.0);
+    println!("boards_latency_ms_p99 {:.2}", percentile(&lat, 0.99) as f64 / 1000.0);
+    println!("boards_latency_ms_max {:.2}", lat.last().copied().unwrap_or(0) as f64 / 1000.0);
     Ok(())
 }
 

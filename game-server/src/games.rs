@@ -200,6 +200,38 @@ impl Tickets {
         })
     }
 
+    /// The value of [`FORWARD_HEADER`] for a connection this server forwards to another replica on
+    /// behalf of `client`, at Unix second `at`. Replicas share the key (it is in the database), so
+    /// the receiving replica can tell a forwarded connection from a client that merely sends the
+    /// header, and counts its per-client limits against the real client.
+    pub fn sign_forward(&self, client: std::net::IpAddr, at: u64) -> String {
+        let mut m = self.hmac();
+        m.update(format!("tetris-forward|{client}|{at}").as_bytes());
+        format!("{client} {at} {}", hex(&m.finalize().into_bytes()))
+    }
+
+    /// The client a [`FORWARD_HEADER`] value vouches for, if it was signed with this key within
+    /// [`FORWARD_LIFETIME`] of `now`.
+    pub fn verify_forward(&self, value: &str, now: u64) -> Option<std::net::IpAddr> {
+        let mut parts = value.split(' ');
+        let (client, at, tag) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || tag.len() != 64 {
+            return None;
+        }
+        let client: std::net::IpAddr = client.parse().ok()?;
+        let at: u64 = at.parse().ok()?;
+        if now.abs_diff(at) > FORWARD_LIFETIME {
+            return None;
+        }
+        let tag: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(tag.get(i * 2..i * 2 + 2)?, 16).ok())
+            .collect::<Option<_>>()?;
+        let mut m = self.hmac();
+        m.update(format!("tetris-forward|{client}|{at}").as_bytes());
+        m.verify_slice(&tag).ok()?;
+        Some(client)
+    }
+
     fn hmac(&self) -> Hmac<Sha256> {
         <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC accepts a key of any length")
     }
@@ -213,6 +245,12 @@ impl Tickets {
         out
     }
 }
+
+/// Request header of a WebSocket one replica opens to another on behalf of a player
+/// ([`Tickets::sign_forward`]).
+pub const FORWARD_HEADER: &str = "x-tetris-forwarded";
+/// Seconds a forward signature stays valid (clock skew between nodes included).
+pub const FORWARD_LIFETIME: u64 = 60;
 
 /// A fresh random piece seed.
 pub fn new_seed() -> u32 {
@@ -255,6 +293,23 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A forward header vouches for its client only when signed with the replicas' shared key,
+    /// unchanged, and recent.
+    #[test]
+    fn forward_headers_are_believed_only_when_signed_and_fresh() {
+        let key = Tickets::new([7; KEY_BYTES]);
+        let client: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let header = key.sign_forward(client, 1_000_000);
+        assert_eq!(key.verify_forward(&header, 1_000_010), Some(client));
+        assert_eq!(key.verify_forward(&header, 1_000_000 + FORWARD_LIFETIME + 1), None, "stale");
+        assert_eq!(Tickets::new([8; KEY_BYTES]).verify_forward(&header, 1_000_010), None, "another key");
+        let other = header.replacen("203.0.113.9", "203.0.113.10", 1);
+        assert_eq!(key.verify_forward(&other, 1_000_010), None, "another client under the same tag");
+        for junk in ["", "203.0.113.9 1000000", "x y z", &format!("{header} extra")] {
+            assert_eq!(key.verify_forward(junk, 1_000_010), None, "{junk:?}");
+        }
+    }
 
     fn tickets() -> Tickets {
         Tickets::new([7; KEY_BYTES])

@@ -96,8 +96,12 @@ pub struct Hub {
     open_conns: AtomicUsize,
     next_conn: AtomicU64,
     draining: AtomicBool,
-    /// Matches running now; the drain waits for zero.
+    /// Matches running now, plus connections relayed to another replica's room; the drain waits
+    /// for zero.
     playing: watch::Sender<usize>,
+    /// `ip:port` where the other replicas reach this server's rooms (`TETRIS_POD_IP` and the
+    /// bound port), set once the listener is bound; unset, rooms are not shared.
+    home: std::sync::OnceLock<String>,
 }
 
 impl Hub {
@@ -122,6 +126,32 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             draining: AtomicBool::new(false),
             playing: watch::Sender::new(0),
+            home: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Shares this server's rooms with the other replicas at `home` (`ip:port`), when the
+    /// scoreboard keeps a room registry. Forgets rows a previous process at `home` left behind.
+    pub async fn share_rooms_at(&self, home: String) {
+        let Some(scores) = self.scores.as_ref().filter(|s| s.shares_rooms()) else { return };
+        scores.forget_home(&home).await;
+        let _ = self.home.set(home);
+    }
+
+    /// The registry and this server's address in it, when rooms are shared across replicas.
+    pub fn shared(&self) -> Option<(&Arc<Scoreboard>, &str)> {
+        Some((self.scores.as_ref()?, self.home.get()?.as_str()))
+    }
+
+    /// Runs a registry update in the background (room operations hold locks and never await).
+    fn in_registry(
+        &self,
+        update: impl FnOnce(Arc<Scoreboard>, String) -> futures::future::BoxFuture<'static, ()>,
+    ) {
+        if let Some((scores, home)) = self.shared()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(update(scores.clone(), home.to_owned()));
         }
     }
 
@@ -194,7 +224,7 @@ impl Hub {
     /// run inside the Tokio runtime.
     pub fn create_room(
         self: &Arc<Self>,
-        first: Seat,
+        mut first: Seat,
         start_level: u8,
         public: bool,
     ) -> Result<Arc<Room>, Refusal> {
@@ -214,6 +244,7 @@ impl Hub {
                 break code;
             }
         };
+        first.token = seat_token(&code, &first.token);
         let token = first.token.clone();
         let room = Arc::new(Room::new(code.clone(), public, start_level, first));
         // Told before the room is visible, so this always arrives before a quick-match pairing.
@@ -225,6 +256,10 @@ impl Hub {
         }
         self.metrics.rooms.inc();
         drop(reg);
+        let code = room.code.clone();
+        self.in_registry(move |scores, home| {
+            Box::pin(async move { scores.register_room(&code, &home, public).await })
+        });
         room.expire_if_idle(self);
         Ok(room)
     }
@@ -234,11 +269,26 @@ impl Hub {
         self.registry().rooms.get(code).filter(|r| !r.public).cloned()
     }
 
-    /// Takes the oldest public room still waiting for an opponent out of the queue.
+    /// The room with `code`, private or (for a connection another replica forwards from its
+    /// quick match) public.
+    pub fn find_any(&self, code: &str) -> Option<Arc<Room>> {
+        self.registry().rooms.get(code).cloned()
+    }
+
+    /// Whether a public room waits for an opponent here.
+    pub fn has_waiting_quick(&self) -> bool {
+        self.registry().quick.iter().any(|r| r.is_waiting())
+    }
+
+    /// Takes the oldest public room still waiting for an opponent out of the queue (and out of
+    /// the shared registry, so no other replica sends a second opponent).
     pub fn pop_quick(&self) -> Option<Arc<Room>> {
         let mut reg = self.registry();
         while let Some(room) = reg.quick.pop_front() {
             if room.is_waiting() {
+                drop(reg);
+                let code = room.code.clone();
+                self.in_registry(move |scores, _| Box::pin(async move { scores.forget_room(&code).await }));
                 return Some(room);
             }
         }
@@ -286,6 +336,8 @@ impl Hub {
         let mut reg = self.registry();
         if reg.rooms.remove(code).is_some() {
             self.metrics.rooms.dec();
+            let code = code.to_owned();
+            self.in_registry(move |scores, _| Box::pin(async move { scores.forget_room(&code).await }));
         }
         for t in tokens {
             reg.tokens.remove(&t);
@@ -333,6 +385,16 @@ impl Hub {
         self.playing.send_modify(|n| *n = n.saturating_sub(1));
         self.metrics.matches_playing.dec();
         self.metrics.games_finished.get_or_create(&[("mode", "duo")]).inc();
+    }
+
+    /// Counts a connection relayed to another replica's room (the drain waits for it as for a match).
+    pub fn relay_started(&self) {
+        self.playing.send_modify(|n| *n += 1);
+    }
+
+    /// Counts a relayed connection that ended.
+    pub fn relay_finished(&self) {
+        self.playing.send_modify(|n| *n = n.saturating_sub(1));
     }
 
     /// Matches running now.
@@ -407,6 +469,19 @@ pub fn random_code() -> String {
 /// A fresh resume token (128 random bits, hex).
 pub fn random_token() -> String {
     crate::games::hex(&rand::random::<[u8; 16]>())
+}
+
+/// The resume token of a seat in room `code`: the code, then the seat's random part. The code lets
+/// any replica find the room's home when the player reconnects elsewhere (`forward.rs`); the random
+/// part is the secret.
+pub fn seat_token(code: &str, random: &str) -> String {
+    format!("{code}{random}")
+}
+
+/// The room code a resume token starts with, if it has one.
+pub fn code_of_token(token: &str) -> Option<&str> {
+    let code = token.get(..CODE_LEN)?;
+    (token.len() > CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))).then_some(code)
 }
 
 /// Upper-cases and checks a code typed by a player.

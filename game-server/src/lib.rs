@@ -1,5 +1,5 @@
 //! The Tetris game server: serves the web client, runs duo matches over a WebSocket protocol and
-//! keeps the scoreboard in SQLite.
+//! keeps the scoreboard in SQLite or PostgreSQL.
 //!
 //! # Layout
 //! - [`protocol`]: every WebSocket message (typed serde enums, `client` and `server` halves), its
@@ -10,6 +10,7 @@
 //! - [`rooms`]: one duo room and its match; `rooms/closing.rs`: leave, disconnect grace, resume,
 //!   drain and close.
 //! - [`matchmaking`]: the quick-match queue.
+//! - [`forward`]: duo across replicas: a room on another replica, found in the registry, relayed.
 //! - [`outbox`]: non-blocking per-connection send queues and close reasons.
 //! - [`games`]: signed single-use game tickets (`gameId`) and seeds.
 //! - [`plausibility`]: bounds a submitted score must meet.
@@ -20,8 +21,10 @@
 //!   trusted proxies.
 //! - [`settings`]: this server's `TETRIS_*` settings beyond `tetris_config` (rules version, replay
 //!   threads, trusted proxies, per-client limits).
-//! - [`scoreboard`]: SQLite (WAL, `synchronous=FULL`), top-N tables in memory; `scoreboard/writer.rs`:
-//!   the group-committing writer thread.
+//! - [`scoreboard`]: the `Store` interface; SQLite (WAL, `synchronous=FULL`), top-N tables in memory;
+//!   `scoreboard/writer.rs`: the group-committing writer thread; `scoreboard/postgres.rs`: PostgreSQL
+//!   (bounded pool, LISTEN/NOTIFY boards, the duo room registry).
+//! - [`import`]: `import-sqlite`, the move of a SQLite scoreboard into PostgreSQL.
 //! - [`names`]: the player name rule.
 //! - [`api`]: JSON endpoints (`/api/config`, `/api/games`, `/api/scores`).
 //! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry.
@@ -38,9 +41,11 @@ pub mod assets;
 pub mod clients;
 pub mod drain;
 pub mod error;
+pub mod forward;
 pub mod games;
 pub mod http;
 pub mod hub;
+pub mod import;
 pub mod matchmaking;
 pub mod metrics;
 pub mod names;
@@ -134,7 +139,7 @@ impl std::ops::Deref for AppState {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The scoreboard database could not be opened.
-    #[error("{0} (set TETRIS_DATABASE to a writable file path)")]
+    #[error("{0}")]
     Database(#[from] scoreboard::OpenError),
     /// The HTTP server failed.
     #[error("HTTP server failed: {0}")]
@@ -156,11 +161,44 @@ impl AppState {
     /// [`AppState::with_hub_config`] with this server's own settings ([`settings::Settings`]).
     pub fn with_settings(
         config: GameConfig,
-        mut hub: HubConfig,
+        hub: HubConfig,
         settings: settings::Settings,
     ) -> Result<Self, RunError> {
-        hub.rules_version = settings.rules_version;
+        if let settings::Backend::Postgres(_) = settings.backend {
+            return Err(RunError::Database(scoreboard::OpenError::Postgres(
+                "the PostgreSQL backend connects asynchronously: use AppState::open".into(),
+            )));
+        }
         let (scores, key) = Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?;
+        Ok(Self::with_scoreboard(config, hub, settings, scores, key))
+    }
+
+    /// Opens the backend `settings` names (SQLite or PostgreSQL) and builds the shared state.
+    pub async fn open(
+        config: GameConfig,
+        hub: HubConfig,
+        settings: settings::Settings,
+    ) -> Result<Self, RunError> {
+        let (scores, key) = match &settings.backend {
+            settings::Backend::Sqlite => {
+                Scoreboard::open(&config.database, config.scoreboard_size, config.ruleset)?
+            }
+            settings::Backend::Postgres(options) => {
+                Scoreboard::connect_postgres(options, config.scoreboard_size, config.ruleset).await?
+            }
+        };
+        Ok(Self::with_scoreboard(config, hub, settings, scores, key))
+    }
+
+    /// The shared state around an opened scoreboard and its ticket key.
+    fn with_scoreboard(
+        config: GameConfig,
+        mut hub: HubConfig,
+        settings: settings::Settings,
+        scores: Scoreboard,
+        key: [u8; games::KEY_BYTES],
+    ) -> Self {
+        hub.rules_version = settings.rules_version;
         let scores = Arc::new(scores);
         let metrics = Arc::new(Metrics::new());
         let tickets = Arc::new(Tickets::new(key));
@@ -198,7 +236,7 @@ impl AppState {
             })
             .to_string(),
         );
-        Ok(AppState(Arc::new(Shared {
+        AppState(Arc::new(Shared {
             config,
             hub,
             scores,
@@ -211,7 +249,7 @@ impl AppState {
             // As many waiting replays as submits may be in flight: the permits are the bound.
             replays: verify::pool::ReplayPool::new(settings.replay_threads, api::MAX_SUBMITS_IN_FLIGHT),
             settings,
-        })))
+        }))
     }
 }
 
@@ -310,7 +348,7 @@ pub async fn run_with_settings(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let hub = HubConfig::from(&config);
-    let state = AppState::with_settings(config, hub, settings)?;
+    let state = AppState::open(config, hub, settings).await?;
     serve(listener, state, RunOptions::default(), shutdown).await
 }
 
@@ -332,6 +370,7 @@ pub async fn serve(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let listener_addr = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let http = HttpServer {
         router: app(state.clone()),
@@ -357,6 +396,9 @@ pub async fn serve(
         None => None,
     };
 
+    if let (Some(ip), Ok(local)) = (state.settings.pod_ip, listener_addr) {
+        state.hub.share_rooms_at(std::net::SocketAddr::new(ip, local.port()).to_string()).await;
+    }
     let hub = state.hub.clone();
     let mut boards = state.scores.subscribe();
     let pusher = tokio::spawn(async move {

@@ -7,7 +7,7 @@ use tetris_config::{GameConfig, LogLevel};
 use tetris_game_server::settings::Settings;
 use tracing_subscriber::filter::LevelFilter;
 
-/// The Tetris game server: web client, duo matches over WebSocket, SQLite scoreboard.
+/// The Tetris game server: web client, duo matches over WebSocket, SQLite or PostgreSQL scoreboard.
 ///
 /// Configuration comes only from environment variables (TETRIS_ADDRESS, TETRIS_PORT, TETRIS_DATABASE,
 /// TETRIS_TITLE, TETRIS_RULESET, TETRIS_SOLO, TETRIS_DUO, TETRIS_START_LEVEL_MIN, TETRIS_START_LEVEL_MAX,
@@ -15,14 +15,36 @@ use tracing_subscriber::filter::LevelFilter;
 /// TETRIS_DRAIN_SECONDS, TETRIS_ALLOWED_ORIGINS, TETRIS_LOG_LEVEL, and this server's own
 /// TETRIS_RULES_VERSION, TETRIS_REPLAY_THREADS, TETRIS_TRUSTED_PROXIES,
 /// TETRIS_MAX_CONNECTIONS_PER_CLIENT, TETRIS_MAX_ROOMS_PER_CLIENT,
-/// TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT). An invalid value stops the server
+/// TETRIS_SUBMITS_PER_MINUTE_PER_CLIENT, TETRIS_SCOREBOARD_BACKEND, TETRIS_DATABASE_URL,
+/// TETRIS_DATABASE_POOL_SIZE, TETRIS_POD_IP). An invalid value stops the server
 /// with a message naming the variable. SIGTERM or Ctrl-C starts a graceful drain.
 #[derive(Parser)]
 #[command(version = tetris_game_server::VERSION)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Copies a SQLite scoreboard into PostgreSQL (moving an app to the postgres backend).
+    /// Idempotent: scores already in PostgreSQL are skipped, and the boards are rebuilt from all
+    /// scores. Also copies the ticket key when PostgreSQL has none yet.
+    ImportSqlite {
+        /// The SQLite scoreboard file (opened read-only).
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The PostgreSQL URI; defaults to TETRIS_DATABASE_URL (an environment variable keeps the
+        /// password out of the process list).
+        #[arg(long, env = "TETRIS_DATABASE_URL", hide_env_values = true)]
+        to: String,
+    },
+}
 
 fn main() -> ExitCode {
-    Cli::parse();
+    if let Some(Command::ImportSqlite { from, to }) = Cli::parse().command {
+        return import(&from, &to);
+    }
     let config = match GameConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -76,10 +98,30 @@ fn serve(config: GameConfig, settings: Settings) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}:{} (TETRIS_ADDRESS, TETRIS_PORT)", config.address, config.port))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        tracing::info!(address = %local, ruleset = %config.ruleset, database = %config.database.display(), "listening");
+        tracing::info!(address = %local, ruleset = %config.ruleset, backend = settings.backend.name(), "listening");
         tetris_game_server::run_with_settings(listener, config, settings, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+fn import(from: &std::path::Path, to: &str) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tetris-game-server: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(tetris_game_server::import::import_sqlite(from, to)) {
+        Ok(report) => {
+            println!("imported {}: {report}", from.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tetris-game-server import-sqlite: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Resolves on SIGTERM (Kubernetes) or Ctrl-C.

@@ -19,18 +19,68 @@ pub struct Session {
     seat: Option<(Arc<Room>, u8)>,
     /// The client's address and the per-client limits (rooms it may open).
     client: Option<(std::net::IpAddr, Arc<ClientLimits>)>,
+    /// Relayed by another replica for one of its players (see `forward.rs`): may join a
+    /// quick-match room by code, and never relays further.
+    forwarded: bool,
+    /// An operation waiting for the room registry (see `forward.rs`).
+    pending: Option<crate::forward::Pending>,
 }
 
 impl Session {
     /// A session for a freshly opened connection.
     pub fn new(hub: Arc<Hub>, conn: Arc<Conn>) -> Self {
-        Session { hub, conn, greeted: false, seat: None, client: None }
+        Session { hub, conn, greeted: false, seat: None, client: None, forwarded: false, pending: None }
     }
 
     /// Counts the rooms this session opens against `ip`'s `TETRIS_MAX_ROOMS_PER_CLIENT`.
     pub fn with_client(mut self, ip: std::net::IpAddr, limits: Arc<ClientLimits>) -> Self {
         self.client = Some((ip, limits));
         self
+    }
+
+    /// Marks a connection another replica relays (its [`crate::games::FORWARD_HEADER`] verified).
+    pub fn forwarded(mut self, forwarded: bool) -> Self {
+        self.forwarded = forwarded;
+        self
+    }
+
+    /// The client's address (loopback when unknown).
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        self.client.as_ref().map_or(std::net::IpAddr::from([127, 0, 0, 1]), |(ip, _)| *ip)
+    }
+
+    /// The operation waiting for the room registry, if the last message left one.
+    pub fn take_pending(&mut self) -> Option<crate::forward::Pending> {
+        self.pending.take()
+    }
+
+    /// Whether rooms on other replicas may be looked up for this connection.
+    fn may_look_elsewhere(&self) -> bool {
+        !self.forwarded && self.hub.shared().is_some()
+    }
+
+    /// Answers a resume this server cannot honour: `welcome` (not resumed), then the refusal.
+    pub fn refuse_resume(&self) -> Refusal {
+        self.conn.send(Utf8Bytes::from(
+            ServerMsg::Welcome {
+                protocol: PROTOCOL_VERSION,
+                ruleset: self.hub.cfg.ruleset.as_str(),
+                draining: self.hub.is_draining(),
+                resumed: false,
+            }
+            .to_json(),
+        ));
+        Refusal::new("bad_resume_token", "that seat is no longer available")
+    }
+
+    /// Quick match among the players of this server only (nobody waits on another replica).
+    pub fn quick_match_here(&mut self, name: String, start_level: u8) -> Result<(), Refusal> {
+        if self.room().is_some() {
+            return Err(Refusal::new("already_in_room", "leave your room first"));
+        }
+        let seat = self.opening_seat(name)?;
+        self.seat = Some(quick_match(&self.hub, &self.conn, seat, start_level)?);
+        Ok(())
     }
 
     /// The seat for a room this session opens, holding one of its client's room slots.
@@ -80,18 +130,28 @@ impl Session {
                     return Err(Refusal::new("own_room", "you are already in this room"));
                 }
                 let name = self.may_open_room(&name, None)?;
-                let room = normalize_code(&code)
-                    .and_then(|c| self.hub.find_private(&c))
-                    .ok_or(Refusal::new("room_not_found", "no open room has that code"))?;
+                let here = normalize_code(&code).and_then(|c| {
+                    if self.forwarded { self.hub.find_any(&c) } else { self.hub.find_private(&c) }
+                });
+                let room = match (here, normalize_code(&code)) {
+                    (Some(room), _) => room,
+                    (None, Some(code)) if self.may_look_elsewhere() => {
+                        self.pending = Some(crate::forward::Pending::Join { code, raw: raw.to_owned() });
+                        return Ok(());
+                    }
+                    (None, _) => return Err(Refusal::new("room_not_found", "no open room has that code")),
+                };
                 let seat = room.join(&self.hub, &self.conn, name)?;
                 self.seat = Some((room, seat));
                 Ok(())
             }
             ClientMsg::QuickMatch { name, start_level } => {
                 let name = self.may_open_room(&name, Some(start_level))?;
-                let seat = self.opening_seat(name)?;
-                self.seat = Some(quick_match(&self.hub, &self.conn, seat, start_level)?);
-                Ok(())
+                if self.may_look_elsewhere() && !self.hub.has_waiting_quick() {
+                    self.pending = Some(crate::forward::Pending::Quick { name, start_level });
+                    return Ok(());
+                }
+                self.quick_match_here(name, start_level)
             }
             ClientMsg::LeaveRoom {} => {
                 let (room, seat) = self.room().ok_or(Refusal::new("not_in_room", "you are not in a room"))?;
@@ -159,6 +219,14 @@ impl Session {
             self.conn.send(welcome(false));
             return Ok(());
         };
+        // A seat of a room on another replica: its token starts with the room's code.
+        if self.hub.lookup_token(&token).is_none()
+            && self.may_look_elsewhere()
+            && let Some(code) = crate::hub::code_of_token(&token)
+        {
+            self.pending = Some(crate::forward::Pending::Resume { code: code.to_owned(), token });
+            return Ok(());
+        }
         let resumed = self
             .hub
             .lookup_token(&token)

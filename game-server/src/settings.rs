@@ -48,9 +48,34 @@ impl Cidr {
     }
 }
 
+/// Where scores are kept ([`vars::SCOREBOARD_BACKEND`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The SQLite file at `TETRIS_DATABASE` (one node).
+    #[default]
+    Sqlite,
+    /// PostgreSQL at [`vars::DATABASE_URL`], pool bounded by [`vars::DATABASE_POOL_SIZE`].
+    Postgres(crate::scoreboard::postgres::PgOptions),
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
 /// The settings read here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// [`vars::SCOREBOARD_BACKEND`] with its connection settings.
+    pub backend: Backend,
+    /// [`vars::POD_IP`]: where other replicas reach the duo rooms this server hosts (`None`: rooms
+    /// are reachable only through this server itself).
+    pub pod_ip: Option<IpAddr>,
     /// [`vars::RULES_VERSION`].
     pub rules_version: u8,
     /// [`vars::REPLAY_THREADS`].
@@ -68,6 +93,8 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            backend: Backend::Sqlite,
+            pod_ip: None,
             rules_version: RULES_VERSION,
             replay_threads: crate::verify::pool::ReplayPool::default_threads(),
             trusted_proxies: Vec::new(),
@@ -146,6 +173,39 @@ impl Settings {
                     .ok_or_else(|| bad(var, &v, "must be a whole number from 0 (no limit) to 100000"))?;
             }
         }
+        let backend = lookup(vars::SCOREBOARD_BACKEND);
+        match backend.as_deref().map(str::trim) {
+            None | Some("" | "sqlite") => {}
+            Some("postgres") => {
+                let url = lookup(vars::DATABASE_URL).unwrap_or_default();
+                // Checked here, so a bad URI stops the server before it binds (and never echoes
+                // the URI: it holds the password).
+                crate::scoreboard::postgres::parse_url(&url).map_err(|reason| SettingsError {
+                    var: vars::DATABASE_URL,
+                    value: "<redacted>".into(),
+                    reason,
+                })?;
+                let pool_size = match lookup(vars::DATABASE_POOL_SIZE) {
+                    None => crate::scoreboard::postgres::DEFAULT_POOL_SIZE,
+                    Some(v) => v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=crate::scoreboard::postgres::MAX_POOL_SIZE).contains(n))
+                        .ok_or_else(|| {
+                            bad(vars::DATABASE_POOL_SIZE, &v, "must be a whole number from 1 to 100")
+                        })?,
+                };
+                s.backend = Backend::Postgres(crate::scoreboard::postgres::PgOptions { url, pool_size });
+            }
+            Some(_) => {
+                let v = backend.unwrap_or_default();
+                return Err(bad(vars::SCOREBOARD_BACKEND, &v, "must be sqlite or postgres"));
+            }
+        }
+        if let Some(v) = lookup(vars::POD_IP).filter(|v| !v.trim().is_empty()) {
+            s.pod_ip = Some(v.trim().parse().map_err(|_| bad(vars::POD_IP, &v, "must be an IP address"))?);
+        }
         Ok(s)
     }
 }
@@ -193,6 +253,56 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_postgres_backend_needs_a_usable_uri_and_a_bounded_pool() {
+        use crate::scoreboard::postgres::PgOptions;
+        let url = "postgresql://app:pw@cluster-rw.games.svc:5432/app";
+        let s = from(&[
+            (vars::SCOREBOARD_BACKEND, "postgres"),
+            (vars::DATABASE_URL, url),
+            (vars::DATABASE_POOL_SIZE, "4"),
+            (vars::POD_IP, "10.1.2.3"),
+        ])
+        .expect("a CloudNativePG app URI as it is");
+        assert_eq!(s.backend, Backend::Postgres(PgOptions { url: url.into(), pool_size: 4 }));
+        assert_eq!(s.pod_ip, Some("10.1.2.3".parse().expect("ip")));
+        assert!(!format!("{s:?}").contains("pw"), "Debug never shows the password");
+        for (pairs, var) in [
+            (vec![(vars::SCOREBOARD_BACKEND, "postgres")], vars::DATABASE_URL),
+            (vec![(vars::SCOREBOARD_BACKEND, "mysql")], vars::SCOREBOARD_BACKEND),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, "postgresql://h/db?sslmode=verify-full"),
+                ],
+                vars::DATABASE_URL,
+            ),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, "postgresql://u:pw@h/db?sslmode=bogus"),
+                ],
+                vars::DATABASE_URL,
+            ),
+            (
+                vec![
+                    (vars::SCOREBOARD_BACKEND, "postgres"),
+                    (vars::DATABASE_URL, url),
+                    (vars::DATABASE_POOL_SIZE, "0"),
+                ],
+                vars::DATABASE_POOL_SIZE,
+            ),
+            (vec![(vars::POD_IP, "pod-a")], vars::POD_IP),
+        ] {
+            let err = from(&pairs).expect_err(var);
+            assert_eq!(err.var, var, "{err}");
+            assert!(!err.to_string().contains("pw"), "the password leaked: {err}");
+        }
+        // sqlite (the default) ignores the PostgreSQL settings.
+        let s = from(&[(vars::DATABASE_URL, "not a uri")]).expect("unused");
+        assert_eq!(s.backend, Backend::Sqlite);
     }
 
     #[test]

@@ -62,7 +62,14 @@ pub async fn upgrade(
     if !origin_allowed(&headers, &app.config.allowed_origins) {
         return refuse(StatusCode::FORBIDDEN, "origin_not_allowed", "this origin may not open a game socket");
     }
-    let client = client_of(&app, peer.as_ref().map(|e| &e.0), &headers);
+    // A connection another replica relays for one of its players counts against that player's
+    // address (see `forward.rs`); an unsigned or stale header is ignored.
+    let forwarded = headers
+        .get(crate::games::FORWARD_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| app.tickets.verify_forward(v, crate::games::unix_now()));
+    let client = forwarded.unwrap_or_else(|| client_of(&app, peer.as_ref().map(|e| &e.0), &headers));
+    let forwarded = forwarded.is_some();
     let Some(client_slot) = app.clients.connection(client) else {
         let message = "too many game sockets are open from your address";
         return refuse(StatusCode::TOO_MANY_REQUESTS, "client_connection_limit", message);
@@ -81,7 +88,7 @@ pub async fn upgrade(
         // future of an async fn keeps a copy of an argument moved into an awaited call beside that
         // call's own. Both are measured in BENCHMARKS.md ("Memory per open WebSocket").
         .on_upgrade(move |socket| async move {
-            tokio::spawn(serve_socket(app, Box::new(socket), admission, (client, client_slot)));
+            tokio::spawn(serve_socket(app, Box::new(socket), admission, (client, client_slot), forwarded));
         })
 }
 
@@ -103,11 +110,13 @@ async fn serve_socket(
     socket: Box<WebSocket>,
     admission: Admission,
     (client, slot): (std::net::IpAddr, crate::clients::Slot),
+    forwarded: bool,
 ) {
     let hub = app.hub.clone();
     let conn = Arc::new(Conn::new(hub.next_id()));
     hub.register(conn.clone());
-    let mut session = Session::new(hub, conn.clone()).with_client(client, app.clients.clone());
+    let mut session =
+        Session::new(hub, conn.clone()).with_client(client, app.clients.clone()).forwarded(forwarded);
     run_socket(socket, &mut session, &conn, &app).await;
     drop(admission);
     drop(slot);
@@ -154,7 +163,14 @@ where
         tokio::select! {
             // Once a close was asked for, what the client sends no longer matters.
             frame = socket.next(), if close.is_none() => match reader.on_frame(frame, session, conn, app) {
-                Flow::Continue => {}
+                Flow::Continue => {
+                    if let Some(pending) = session.take_pending()
+                        && let Some((upstream, first)) = crate::forward::resolve(app, session, conn, pending).await
+                    {
+                        crate::forward::relay(socket, upstream, first, session, conn, app).await;
+                        return;
+                    }
+                }
                 // The client broke the rules: what is queued still goes out, then the close frame
                 // with the reason `on_frame` gave (the first reason given wins).
                 Flow::Close => conn.close((CLOSE_NORMAL, "")),
@@ -192,7 +208,7 @@ where
 /// Writes up to [`WRITE_BATCH`] queued messages and flushes once (one syscall for a burst).
 /// Returns how many were written, whether more are queued, and the close reason if one was given;
 /// `Err` when the writes did not complete within [`WRITE_TIMEOUT`] or failed.
-async fn write_queued<S>(sink: &mut S, conn: &Conn) -> Result<(u64, bool, Option<CloseReason>), ()>
+pub(crate) async fn write_queued<S>(sink: &mut S, conn: &Conn) -> Result<(u64, bool, Option<CloseReason>), ()>
 where
     S: Sink<Message> + Unpin,
 {

@@ -215,7 +215,8 @@ impl Room {
         if g.phase != Phase::Waiting || g.seats[1].is_some() {
             return Err(Refusal::new("room_full", "that room already has two players"));
         }
-        let seat = Seat::new(name, conn.clone());
+        let mut seat = Seat::new(name, conn.clone());
+        seat.token = crate::hub::seat_token(&self.code, &seat.token);
         let token = seat.token.clone();
         g.seats[1] = Some(seat);
         if let [Some(a), Some(b)] = &g.seats {

@@ -1,4 +1,6 @@
-//! The scoreboard: SQLite in WAL mode, written by one dedicated thread, read from an in-memory copy.
+//! The scoreboard: SQLite in WAL mode, written by one dedicated thread, read from an in-memory copy;
+//! or PostgreSQL ([`postgres`]), shared by every replica. Both are a [`Store`] behind [`Scoreboard`];
+//! this page describes SQLite, `postgres.rs` what differs.
 //!
 //! # Durability
 //! A score is acknowledged (`201`) only after the transaction holding it has committed with
@@ -34,6 +36,7 @@ use crate::games::{KEY_BYTES, Mode, Ticket};
 use crate::plausibility::Report;
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
+use futures::future::BoxFuture;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -43,6 +46,7 @@ use tetris_config::Ruleset;
 use tokio::sync::{mpsc, oneshot, watch};
 use writer::Writer;
 
+pub mod postgres;
 mod writer;
 
 /// Most submissions written in one transaction.
@@ -115,10 +119,20 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 /// The database could not be opened or prepared.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use the scoreboard database {path}: {source}")]
-pub struct OpenError {
-    path: PathBuf,
-    source: rusqlite::Error,
+pub enum OpenError {
+    /// The SQLite file.
+    #[error(
+        "cannot use the scoreboard database {path}: {source} (set TETRIS_DATABASE to a writable file path)"
+    )]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// PostgreSQL: the message names the setting to fix (never the password).
+    #[error("{0}")]
+    Postgres(String),
 }
 
 /// A score to store.
@@ -229,25 +243,152 @@ pub(crate) enum Command {
     Stop(oneshot::Sender<()>),
 }
 
+/// What a scoreboard backend does. SQLite ([`SqliteStore`]) and PostgreSQL ([`postgres::PgStore`])
+/// implement it; [`Scoreboard`] is the one handle the rest of the server uses, whichever is behind it.
+/// The top-N tables are not part of it: each backend publishes them into the `watch` channel it was
+/// given, and [`Scoreboard`] hands out receivers.
+pub(crate) trait Store: Send + Sync {
+    /// Stores `submission`; resolves only once it is durable (or refused).
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<Accepted, SubmitError>>;
+    /// Whether the database can take a write now (readiness).
+    fn is_usable(&self) -> BoxFuture<'_, bool>;
+    /// Finishes or refuses what is queued and releases the database.
+    fn stop(&self) -> BoxFuture<'_, ()>;
+
+    /// Whether this store keeps the duo room registry that lets replicas reach each other's rooms
+    /// (PostgreSQL; SQLite does not, see docs/scoreboard-backends.md, "Duo across replicas").
+    fn shares_rooms(&self) -> bool {
+        false
+    }
+    /// Records that room `code` lives on `home` (`ip:port`); `waiting`: a quick-match room that
+    /// waits for an opponent.
+    fn register_room<'a>(&'a self, _code: &'a str, _home: &'a str, _waiting: bool) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Forgets room `code` (closed, or paired).
+    fn forget_room<'a>(&'a self, _code: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Forgets every room of `home` (a server starting again at the same address).
+    fn forget_home<'a>(&'a self, _home: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Where private room `code` lives.
+    fn room_home<'a>(&'a self, _code: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
+    }
+    /// Takes the oldest quick-match room waiting on another server than `except_home` out of the
+    /// registry (so no other server takes it too); returns its code and home.
+    fn take_waiting<'a>(&'a self, _except_home: &'a str) -> BoxFuture<'a, Option<(String, String)>> {
+        Box::pin(async { None })
+    }
+}
+
 /// Handle to the scoreboard; cheap to share behind an `Arc`.
 pub struct Scoreboard {
-    tx: mpsc::Sender<Command>,
+    store: Box<dyn Store>,
     boards: watch::Receiver<Arc<Boards>>,
-    healthy: Arc<AtomicBool>,
-    /// A std Mutex, not a tokio one: it is only locked inside `spawn_blocking`, never across an await.
-    probe: Arc<Mutex<Connection>>,
+    backend: &'static str,
 }
 
 impl Scoreboard {
-    /// Opens (creating if needed) the database at `path`, starts the writer thread, and returns the
-    /// handle and the ticket-signing key stored in the database.
+    /// Opens (creating if needed) the SQLite database at `path`, starts the writer thread, and
+    /// returns the handle and the ticket-signing key stored in the database.
     /// Boards are those of `ruleset`, the one this server runs.
     pub fn open(
         path: &Path,
         size: u16,
         ruleset: Ruleset,
     ) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
-        let err = |source| OpenError { path: path.to_owned(), source };
+        let (store, boards, key) = SqliteStore::open(path, size, ruleset)?;
+        Ok((Scoreboard { store: Box::new(store), boards, backend: "sqlite" }, key))
+    }
+
+    /// Connects to PostgreSQL (see [`postgres`]): migrates the schema, loads the shared ticket key,
+    /// starts listening for other replicas' scores.
+    pub async fn connect_postgres(
+        options: &postgres::PgOptions,
+        size: u16,
+        ruleset: Ruleset,
+    ) -> Result<(Scoreboard, [u8; KEY_BYTES]), OpenError> {
+        let (store, boards, key) = postgres::PgStore::connect(options, size, ruleset).await?;
+        Ok((Scoreboard { store: Box::new(store), boards, backend: "postgres" }, key))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Stores `submission`; resolves only once it is durable (or refused).
+    pub async fn submit(&self, submission: Submission) -> Result<Accepted, SubmitError> {
+        self.store.submit(submission).await
+    }
+
+    /// The current top-N tables.
+    pub fn boards(&self) -> Arc<Boards> {
+        self.boards.borrow().clone()
+    }
+
+    /// A receiver that sees every new version of the tables.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Boards>> {
+        self.boards.clone()
+    }
+
+    /// Whether the database is usable now (see each backend's `is_usable`).
+    pub async fn is_usable(&self) -> bool {
+        self.store.is_usable().await
+    }
+
+    /// Lets the backend finish what is queued, and stop.
+    pub async fn stop(&self) {
+        self.store.stop().await;
+    }
+
+    /// Whether the backend keeps the duo room registry ([`Store::shares_rooms`]).
+    pub fn shares_rooms(&self) -> bool {
+        self.store.shares_rooms()
+    }
+
+    /// [`Store::register_room`].
+    pub async fn register_room(&self, code: &str, home: &str, waiting: bool) {
+        self.store.register_room(code, home, waiting).await;
+    }
+
+    /// [`Store::forget_room`].
+    pub async fn forget_room(&self, code: &str) {
+        self.store.forget_room(code).await;
+    }
+
+    /// [`Store::forget_home`].
+    pub async fn forget_home(&self, home: &str) {
+        self.store.forget_home(home).await;
+    }
+
+    /// [`Store::room_home`].
+    pub async fn room_home(&self, code: &str) -> Option<String> {
+        self.store.room_home(code).await
+    }
+
+    /// [`Store::take_waiting`].
+    pub async fn take_waiting(&self, except_home: &str) -> Option<(String, String)> {
+        self.store.take_waiting(except_home).await
+    }
+}
+
+/// The SQLite backend: one writer thread (see "Throughput" above), a separate connection for probes.
+pub(crate) struct SqliteStore {
+    tx: mpsc::Sender<Command>,
+    healthy: Arc<AtomicBool>,
+    /// A std Mutex, not a tokio one: it is only locked inside `spawn_blocking`, never across an await.
+    probe: Arc<Mutex<Connection>>,
+}
+
+type Opened<S> = (S, watch::Receiver<Arc<Boards>>, [u8; KEY_BYTES]);
+
+impl SqliteStore {
+    fn open(path: &Path, size: u16, ruleset: Ruleset) -> Result<Opened<SqliteStore>, OpenError> {
+        let err = |source| OpenError::Sqlite { path: path.to_owned(), source };
         let conn = open_writer(path).map_err(err)?;
         let key = load_key(&conn).map_err(err)?;
         let size = usize::from(size);
@@ -263,12 +404,11 @@ impl Scoreboard {
             .name("scoreboard-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        let board = Scoreboard { tx, boards: boards_rx, healthy, probe: Arc::new(Mutex::new(probe)) };
-        Ok((board, key))
+        let store = SqliteStore { tx, healthy, probe: Arc::new(Mutex::new(probe)) };
+        Ok((store, boards_rx, key))
     }
 
-    /// Stores `submission`; resolves only once it is durable (or refused).
-    pub async fn submit(&self, submission: Submission) -> Result<Accepted, SubmitError> {
+    async fn submit(&self, submission: Submission) -> Result<Accepted, SubmitError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Command::Submit(Box::new(submission), reply))
@@ -277,20 +417,10 @@ impl Scoreboard {
         answer.await.unwrap_or(Err(SubmitError::Unavailable))
     }
 
-    /// The current top-N tables.
-    pub fn boards(&self) -> Arc<Boards> {
-        self.boards.borrow().clone()
-    }
-
-    /// A receiver that sees every new version of the tables.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<Boards>> {
-        self.boards.clone()
-    }
-
     /// Whether the database is usable: a read works now, and either the last write succeeded or a
     /// probe write succeeds now. (Without the probe, a server that failed one write would stay
     /// not-ready forever: not ready means no traffic, and no traffic means no write to prove it healthy.)
-    pub async fn is_usable(&self) -> bool {
+    async fn is_usable(&self) -> bool {
         if self.tx.is_closed() {
             return false;
         }
@@ -313,11 +443,23 @@ impl Scoreboard {
     }
 
     /// Lets the writer finish everything queued, checkpoint the WAL, and stop.
-    pub async fn stop(&self) {
+    async fn stop(&self) {
         let (done, stopped) = oneshot::channel();
         if self.tx.send(Command::Stop(done)).await.is_ok() {
             let _ = stopped.await;
         }
+    }
+}
+
+impl Store for SqliteStore {
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<Accepted, SubmitError>> {
+        Box::pin(SqliteStore::submit(self, submission))
+    }
+    fn is_usable(&self) -> BoxFuture<'_, bool> {
+        Box::pin(SqliteStore::is_usable(self))
+    }
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SqliteStore::stop(self))
     }
 }
 
