@@ -8,6 +8,7 @@
 # Environment:
 #   CARGO_TARGET_DIR   where cargo builds (default: the repo's target/)
 #   CHROMIUM_PATH      browser binary (default: /usr/bin/chromium)
+#   TETRIS_SERVER_BIN  a built server to test instead of building one
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,11 +42,15 @@ if [ ! -f "$tests_dir/node_modules/playwright-core/package.json" ] \
   (cd "$tests_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-say "building tetris-game-server"
-cargo build -p tetris-game-server
-target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
-case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
-export TETRIS_SERVER_BIN="$target_dir/debug/tetris-game-server"
+# `make test` builds the server first and runs this beside `cargo test`, which holds cargo's lock
+# on the target directory while its tests run; it passes the binary in TETRIS_SERVER_BIN.
+if [ -z "${TETRIS_SERVER_BIN:-}" ]; then
+  say "building tetris-game-server"
+  cargo build -p tetris-game-server
+  target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
+  export TETRIS_SERVER_BIN="$target_dir/debug/tetris-game-server"
+fi
 [ -x "$TETRIS_SERVER_BIN" ] || die "no server binary at $TETRIS_SERVER_BIN"
 
 say "browser tests (screenshots in artifacts/browser/)"
