@@ -111,6 +111,15 @@ pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Re
     Ok(Outcome { deployment: into_arc(dep), route, created, unavailable })
 }
 
+/// Applies one more Deployment of the app (a canary's) like the children above.
+pub async fn apply_deployment(
+    ctx: &Applier<'_>,
+    parent: &Parent,
+    desired: &Deployment,
+) -> Result<Arc<Deployment>> {
+    ensure(ctx, &ctx.caches.deployments, parent, desired).await.map(into_arc)
+}
+
 fn into_arc<K>(a: Applied<K>) -> Arc<K> {
     match a {
         Applied::Unchanged(k) => k,

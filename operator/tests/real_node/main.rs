@@ -9,5 +9,6 @@
 mod install;
 mod leader;
 mod restart;
+mod scale;
 mod support;
 mod upgrade;
