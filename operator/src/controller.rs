@@ -30,8 +30,8 @@ use crate::crd::{DeletionPolicy, TetrisApp, TetrisAppStatus};
 use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
 use crate::notices;
-use crate::rollout::canary;
 use crate::rollout::deletion_cost::Tracker;
+use crate::rollout::{analysis, canary};
 use crate::route;
 use crate::status::{self, Problem};
 use crate::{Error, Result};
@@ -64,6 +64,8 @@ pub struct Context {
     queued: Mutex<HashMap<ObjectRef<Guarded>, std::time::Instant>>,
     /// The game pods' deletion cost (busy pods go last on every scale-down).
     pods: Tracker,
+    /// What the canary analysis saw at its earlier measurements; a std Mutex (no await inside).
+    analysis: Mutex<analysis::Memory>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -90,6 +92,7 @@ pub async fn run(
         failures: Mutex::default(),
         queued: Mutex::default(),
         pods,
+        analysis: Mutex::default(),
     });
 
     // A TetrisApp that does not deserialize (say, stored under an older schema) must not stop the
@@ -207,11 +210,17 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     let mut retry = None;
     let mut route_conditions = Vec::new();
     let live_canary = ctx.caches.deployments.get(&child_ref(&parent, &canary::canary_name(&parent)));
+    let started = k8s_openapi::jiff::Timestamp::now();
+    let measured = match canary::analysis_due(app, live_canary.as_deref(), started) {
+        Some(spec) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec).await),
+        None => None,
+    };
     let plan = canary::plan(
         app,
         ctx.caches.deployments.get(&child_ref(&parent, &parent.name)).as_deref(),
         live_canary.as_deref(),
-        k8s_openapi::jiff::Timestamp::now(),
+        started,
+        measured.as_ref(),
     );
     scale_down_sees_busy_pods(&parent, &plan, live_canary.as_deref(), ctx).await;
     // The rollout step shapes the built Deployment (stable version and replicas) and adds the canary's.

@@ -577,6 +577,10 @@ pub struct UpgradeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
     pub abort: Option<String>,
+    /// Retry from Git after the analysis aborted a rollout: change it to any new value to start the canary again from its first step (`kubectl tetris retry` sets the annotation `gameops.dev/retry` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub retry: Option<String>,
 }
 
 /// Deployment strategy of the game-server pods.
@@ -791,6 +795,7 @@ impl Default for UpgradeSpec {
             canary: None,
             promote: None,
             abort: None,
+            retry: None,
         }
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 /// Annotation `kubectl tetris promote` sets: the version it promotes (every pause without a
 /// duration is passed while it equals `spec.version`).
 pub const PROMOTE_ANNOTATION: &str = "gameops.dev/promote";
+/// Annotation `kubectl tetris retry` sets to a new token: lifts an abort made by the analysis.
+pub const RETRY_ANNOTATION: &str = "gameops.dev/retry";
 /// Annotation `kubectl tetris abort` sets: the version whose rollout is aborted while it equals
 /// `spec.version`. `kubectl tetris retry` removes it.
 pub const ABORT_ANNOTATION: &str = "gameops.dev/abort";
@@ -20,6 +22,45 @@ pub struct CanarySpec {
     /// What happens, in order, after `spec.version` changes: `setWeight` (percent of new matches for the new version, given by replica counts: canary pods = ceil(weight x replicas / 100), stable pods = replicas - canary pods) and `pause` (for `seconds`, or until promoted). After the last step the stable Deployment rolls to the new version and the canary pods drain and go.
     #[schemars(length(min = 1, max = 20))]
     pub steps: Vec<CanaryStep>,
+    /// Checks of the canary pods' own signals while they run; a failure aborts the rollout without a human.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSpec>,
+}
+
+/// Built-in checks of the canary pods, measured every `intervalSeconds` while canary pods run.
+/// A measurement fails when any threshold is exceeded; more than `failureLimit` failed
+/// measurements abort the rollout (`Degraded`, reason `RolloutAborted`, the failed check in the
+/// message). A pod whose metrics cannot be read adds nothing to a measurement.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisSpec {
+    /// Seconds between measurements (2-3600).
+    #[serde(default = "default_interval")]
+    #[schemars(range(min = 2, max = 3600))]
+    pub interval_seconds: i32,
+    /// Failed measurements tolerated; one more aborts (0-100).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
+    pub failure_limit: i32,
+    /// Canary pods that may have turned unready after being ready (0-1000).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub max_unready_pods: i32,
+    /// Container restarts tolerated over all canary pods (0-1000).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000))]
+    pub max_restarts: i32,
+    /// Highest rate of `tetris_errors_total` over all canary pods, in errors per minute (0-1000000).
+    #[serde(default = "default_max_errors")]
+    #[schemars(range(min = 0, max = 1_000_000))]
+    pub max_errors_per_minute: i32,
+}
+
+fn default_interval() -> i32 {
+    10
+}
+fn default_max_errors() -> i32 {
+    60
 }
 
 /// One canary step: exactly one of `setWeight` and `pause`.
@@ -71,6 +112,15 @@ pub struct RolloutStatus {
     /// True once the rollout of `canaryVersion` was aborted (until the abort is lifted).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aborted: bool,
+    /// Failed analysis measurements of this canary so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub analysis_failures: i32,
+    /// When the analysis last measured (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysed_at: Option<String>,
+    /// The retry token (`gameops.dev/retry` or `spec.upgrade.retry`) last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<String>,
     /// When the current step started (RFC 3339), for timed pauses; written once per step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_started_at: Option<String>,
@@ -91,4 +141,8 @@ pub enum RolloutPhase {
     Paused,
     /// Aborted, stuck or refused: a human should look.
     Degraded,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }

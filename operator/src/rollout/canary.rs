@@ -29,7 +29,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::api::{ABORT_ANNOTATION, CanaryStep, PROMOTE_ANNOTATION, RolloutPhase, RolloutStatus};
+use super::api::{
+    ABORT_ANNOTATION, AnalysisSpec, CanaryStep, PROMOTE_ANNOTATION, RETRY_ANNOTATION, RolloutPhase,
+    RolloutStatus,
+};
 use crate::Result;
 use crate::children::Children;
 use crate::crd::{TetrisApp, TetrisAppSpec, TetrisAppStatus, UpgradeStrategy};
@@ -68,12 +71,38 @@ pub fn canary_replicas(weight: i32, replicas: i32) -> i32 {
     i32::try_from((w * r + 99) / 100).unwrap_or(replicas)
 }
 
-/// Where the rollout stands, from the app, its two live Deployments and the time.
+/// The analysis to measure now, if a canary with analysis has pods and its interval has passed.
+pub fn analysis_due<'a>(
+    app: &'a TetrisApp,
+    canary: Option<&Deployment>,
+    now: Timestamp,
+) -> Option<&'a AnalysisSpec> {
+    let analysis = app.spec.upgrade.canary.as_ref()?.analysis.as_ref()?;
+    let running = app.status.as_ref()?.version.as_deref()?;
+    if app.spec.upgrade.strategy != UpgradeStrategy::Canary || running == app.spec.version {
+        return None;
+    }
+    if canary.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(0) == 0 {
+        return None;
+    }
+    let old = app.status.as_ref()?.rollout.as_ref();
+    let same = old.is_some_and(|o| o.canary_version.as_deref() == Some(app.spec.version.as_str()));
+    if same && old.is_some_and(|o| o.aborted) {
+        return None;
+    }
+    let last = old.filter(|_| same).and_then(|o| o.analysed_at.as_deref()?.parse::<Timestamp>().ok());
+    let due = last.is_none_or(|t| now.duration_since(t).as_secs() >= i64::from(analysis.interval_seconds));
+    due.then_some(analysis)
+}
+
+/// Where the rollout stands, from the app, its two live Deployments, the time and the analysis
+/// measurement just made (if one was due: `Err` names the failed check).
 pub fn plan(
     app: &TetrisApp,
     stable: Option<&Deployment>,
     canary: Option<&Deployment>,
     now: Timestamp,
+    measured: Option<&Result<(), String>>,
 ) -> Plan {
     let spec = &app.spec;
     let n = spec.replicas;
@@ -98,11 +127,57 @@ pub fn plan(
     let version = &spec.version;
     let old = app.status.as_ref().and_then(|s| s.rollout.clone()).unwrap_or_default();
     let same = old.canary_version.as_deref() == Some(version.as_str());
+    // The analysis: failed measurements of this canary, and an abort it made, which holds until a
+    // new retry token (annotation or spec.upgrade.retry) arrives.
+    let analysis = spec.upgrade.canary.as_ref().and_then(|c| c.analysis.as_ref());
+    let limit = analysis.map_or(i32::MAX, |a| a.failure_limit);
+    let retry = app.annotations().get(RETRY_ANNOTATION).cloned().or_else(|| spec.upgrade.retry.clone());
+    let auto_aborted = same && old.aborted && old.analysis_failures > limit;
+    let retried = auto_aborted && retry != old.retry;
+    let held = auto_aborted && !retried;
+    let mut failures = if same && (!old.aborted || held) { old.analysis_failures } else { 0 };
+    let mut failed_check = None;
+    if let Some(Err(check)) = measured.filter(|_| !held) {
+        failures += 1;
+        failed_check = Some(check.clone());
+    }
+    let analysed_at = if measured.is_some() {
+        Some(now.to_string())
+    } else if same && !retried {
+        old.analysed_at.clone()
+    } else {
+        None
+    };
     let base = RolloutStatus {
         stable_version: Some(stable_version.clone()),
         canary_version: Some(version.clone()),
+        analysis_failures: failures,
+        analysed_at,
+        retry,
         ..RolloutStatus::default()
     };
+    if held || failures > limit {
+        let message = match failed_check {
+            Some(check) => format!(
+                "rollout of version {version} aborted by the analysis: {check}; the stable version {stable_version} takes every new match and the canary pods drain; kubectl tetris retry (or a new spec.upgrade.retry) tries again from the first step"
+            ),
+            None => old.message.clone(),
+        };
+        return Plan {
+            stable_version,
+            stable_replicas: n,
+            canary_replicas: Some(0),
+            status: Some(RolloutStatus {
+                phase: RolloutPhase::Degraded,
+                step: old.step,
+                canary_weight: Some(0),
+                aborted: true,
+                message,
+                ..base
+            }),
+            requeue: None,
+        };
+    }
 
     if let Some(by) = control(app, ABORT_ANNOTATION, spec.upgrade.abort.as_deref()) {
         let message = format!(
@@ -190,6 +265,10 @@ pub fn plan(
         message,
         ..base
     };
+    if let Some(a) = analysis.filter(|_| c > 0) {
+        let every = Duration::from_secs(u64::try_from(a.interval_seconds).unwrap_or(10));
+        requeue = Some(requeue.map_or(every, |r: Duration| r.min(every)));
+    }
     Plan {
         stable_version: if promoting { version.clone() } else { stable_version },
         stable_replicas: if promoting { n } else { n - c },
@@ -457,13 +536,13 @@ mod tests {
     fn no_canary_before_a_first_version_runs_or_with_another_strategy() {
         let mut first = app(SPEC);
         first.status = None;
-        let plan = plan(&first, None, None, at("2026-01-01T00:00:00Z"));
+        let plan = plan(&first, None, None, at("2026-01-01T00:00:00Z"), None);
         assert_eq!(
             (plan.stable_version.as_str(), plan.stable_replicas, plan.canary_replicas),
             ("0.2.0", 4, None)
         );
         let rolling = app("version: 0.2.0\nreplicas: 4");
-        let plan = super::plan(&rolling, None, None, at("2026-01-01T00:00:00Z"));
+        let plan = super::plan(&rolling, None, None, at("2026-01-01T00:00:00Z"), None);
         assert_eq!(plan.status, None);
     }
 
@@ -471,7 +550,7 @@ mod tests {
     fn the_first_weight_splits_the_pods_and_waits_for_them() {
         let app = canary_app(None, &[]);
         let stable = live(&app, "0.1.0", 4);
-        let plan = plan(&app, Some(&stable), None, at("2026-01-01T00:00:00Z"));
+        let plan = plan(&app, Some(&stable), None, at("2026-01-01T00:00:00Z"), None);
         assert_eq!(
             (plan.stable_version.as_str(), plan.stable_replicas, plan.canary_replicas),
             ("0.1.0", 3, Some(1))
@@ -490,7 +569,7 @@ mod tests {
         let app = canary_app(None, &[]);
         let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
         let now = at("2026-01-01T00:00:00Z");
-        let paused = plan(&app, Some(&stable), Some(&canary), now);
+        let paused = plan(&app, Some(&stable), Some(&canary), now, None);
         let status = paused.status.clone().expect("rollout status");
         assert_eq!(
             (status.phase, status.step, status.canary_weight),
@@ -505,18 +584,18 @@ mod tests {
 
         // Promoted by annotation: the pause passes, the next weight starts.
         let promoted = canary_app(Some(status.clone()), &[(PROMOTE_ANNOTATION, "0.2.0")]);
-        let next = plan(&promoted, Some(&stable), Some(&canary), now);
+        let next = plan(&promoted, Some(&stable), Some(&canary), now, None);
         assert_eq!((next.stable_replicas, next.canary_replicas), (2, Some(2)));
         assert_eq!(next.status.as_ref().and_then(|s| s.step), Some(2));
         // A promotion of another version, and one from Git, for this version.
         let stale = canary_app(Some(status.clone()), &[(PROMOTE_ANNOTATION, "0.1.9")]);
         assert_eq!(
-            plan(&stale, Some(&stable), Some(&canary), now).status.map(|s| s.phase),
+            plan(&stale, Some(&stable), Some(&canary), now, None).status.map(|s| s.phase),
             Some(RolloutPhase::Paused)
         );
         let mut git = canary_app(Some(status), &[]);
         git.spec.upgrade.promote = Some("0.2.0".into());
-        assert_eq!(plan(&git, Some(&stable), Some(&canary), now).canary_replicas, Some(2));
+        assert_eq!(plan(&git, Some(&stable), Some(&canary), now, None).canary_replicas, Some(2));
     }
 
     #[test]
@@ -530,10 +609,10 @@ mod tests {
             ..RolloutStatus::default()
         };
         let app = canary_app(Some(paused), &[]);
-        let waiting = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:10Z"));
+        let waiting = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:10Z"), None);
         assert_eq!(waiting.status.as_ref().map(|s| s.phase), Some(RolloutPhase::Paused));
         assert_eq!(waiting.requeue, Some(Duration::from_secs(20)));
-        let done = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:31Z"));
+        let done = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:31Z"), None);
         assert_eq!(
             done.stable_version, "0.2.0",
             "after the last step the stable pods roll to the new version"
@@ -551,7 +630,7 @@ mod tests {
         let progressed =
             RolloutStatus { step: Some(2), canary_version: Some("0.2.0".into()), ..RolloutStatus::default() };
         let app = canary_app(Some(progressed), &[(ABORT_ANNOTATION, "0.2.0")]);
-        let aborted = plan(&app, None, None, at("2026-01-01T00:00:00Z"));
+        let aborted = plan(&app, None, None, at("2026-01-01T00:00:00Z"), None);
         assert_eq!(
             (aborted.stable_version.as_str(), aborted.stable_replicas, aborted.canary_replicas),
             ("0.1.0", 4, Some(0))
@@ -562,7 +641,7 @@ mod tests {
         assert!(status.message.contains("annotation gameops.dev/abort"), "{}", status.message);
 
         let retried = canary_app(Some(status), &[]);
-        let plan = plan(&retried, Some(&live(&retried, "0.1.0", 4)), None, at("2026-01-01T00:00:00Z"));
+        let plan = plan(&retried, Some(&live(&retried, "0.1.0", 4)), None, at("2026-01-01T00:00:00Z"), None);
         assert_eq!(plan.status.and_then(|s| s.step), Some(0));
         assert_eq!(plan.canary_replicas, Some(1));
     }
@@ -582,7 +661,7 @@ mod tests {
     #[test]
     fn an_aborted_canary_is_degraded_with_the_reason_and_keeps_the_stable_version() {
         let app = canary_app(None, &[(ABORT_ANNOTATION, "0.2.0")]);
-        let plan = plan(&app, None, None, at("2026-01-01T00:00:00Z"));
+        let plan = plan(&app, None, None, at("2026-01-01T00:00:00Z"), None);
         let now = Time(at("2026-01-01T00:00:00Z"));
         let cond = |t: &str, s: &str| Condition {
             type_: t.into(),
@@ -603,5 +682,45 @@ mod tests {
         assert_eq!(status.version.as_deref(), Some("0.1.0"));
         let rollout = status.rollout.expect("rollout");
         assert_eq!((rollout.phase, rollout.observed_generation), (RolloutPhase::Degraded, Some(3)));
+    }
+
+    #[test]
+    fn a_failed_analysis_aborts_holds_and_a_new_retry_token_starts_again() {
+        let mut app = canary_app(None, &[(RETRY_ANNOTATION, "t1")]);
+        app.spec.upgrade.canary.as_mut().expect("canary").analysis = Some(AnalysisSpec {
+            interval_seconds: 5,
+            failure_limit: 0,
+            max_unready_pods: 0,
+            max_restarts: 0,
+            max_errors_per_minute: 60,
+        });
+        let now = at("2026-01-01T00:00:00Z");
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let passed = plan(&app, Some(&stable), Some(&canary), now, Some(&Ok(())));
+        assert_eq!(passed.requeue, Some(Duration::from_secs(5)), "measured again after the interval");
+        let check = "error rate: 120 errors/min".to_owned();
+        let mut failing = app.clone();
+        failing.status.as_mut().expect("status").rollout = passed.status;
+        let aborted = plan(&failing, Some(&stable), Some(&canary), now, Some(&Err(check)));
+        assert_eq!((aborted.stable_replicas, aborted.canary_replicas), (4, Some(0)));
+        let status = aborted.status.expect("status");
+        assert!(
+            status.aborted && status.message.contains("aborted by the analysis: error rate"),
+            "{}",
+            status.message
+        );
+
+        // Held while the token is the one already seen, whatever later measurements say.
+        let mut held = app.clone();
+        held.status.as_mut().expect("status").rollout = Some(status.clone());
+        let still = plan(&held, Some(&live(&app, "0.1.0", 4)), None, now, None);
+        assert_eq!(still.canary_replicas, Some(0));
+        assert_eq!(still.status.as_ref().map(|s| s.message.clone()), Some(status.message.clone()));
+        // A new token: from the first step again, failures forgotten.
+        held.metadata.annotations.as_mut().expect("annotations").insert(RETRY_ANNOTATION.into(), "t2".into());
+        let again = plan(&held, Some(&live(&app, "0.1.0", 4)), None, now, None);
+        let status = again.status.expect("status");
+        assert_eq!((status.step, status.analysis_failures, status.aborted), (Some(0), 0, false));
+        assert_eq!(again.canary_replicas, Some(1));
     }
 }

@@ -147,7 +147,18 @@ impl Tracker {
         futures::stream::iter(visits).buffer_unordered(CONCURRENCY).collect::<Vec<()>>().await;
     }
 
+    /// The watched game pods.
+    pub fn pods(&self) -> &Store<Pod> {
+        &self.pods
+    }
+
     async fn live_matches(&self, pod: &Pod) -> Result<u64, ScrapeError> {
+        let page = self.metrics_page(pod).await?;
+        live_matches(&page).ok_or(ScrapeError::NoSample)
+    }
+
+    /// A pod's metrics page (bounded in size and time).
+    pub async fn metrics_page(&self, pod: &Pod) -> Result<String, ScrapeError> {
         let url = metrics_url(pod).ok_or(ScrapeError::NoAddress)?;
         let mut res = self.http.get(url).send().await.map_err(ScrapeError::Request)?;
         if !res.status().is_success() {
@@ -160,7 +171,7 @@ impl Tracker {
             }
             body.extend_from_slice(&chunk);
         }
-        live_matches(&String::from_utf8_lossy(&body)).ok_or(ScrapeError::NoSample)
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     async fn record(&self, pod: &Pod, matches: u64) {

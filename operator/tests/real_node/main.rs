@@ -9,6 +9,7 @@
 mod install;
 mod leader;
 mod restart;
+mod rollback;
 mod scale;
 mod support;
 mod upgrade;

@@ -13,20 +13,6 @@ fn cost(pod: &Pod) -> Option<&str> {
     pod.annotations().get(COST).map(String::as_str)
 }
 
-/// `ws://<pod IP>:<game port>/ws`: the test reaches one chosen pod directly (the host routes the
-/// pod range to the node), so the match lands where the test wants it.
-fn pod_ws_url(pod: &Pod) -> String {
-    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).expect("a running pod has an IP");
-    let port = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers[0].ports.as_ref())
-        .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
-        .map(|p| p.container_port)
-        .expect("the game port");
-    format!("ws://{ip}:{port}/ws")
-}
-
 #[tokio::test]
 async fn scaling_from_three_to_one_keeps_the_pod_with_the_live_match() {
     let env = Env::new("scale").await;

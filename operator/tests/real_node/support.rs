@@ -21,6 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// The game image tags the tests move between (each binary reports its tag as its version).
 pub const OLD: &str = "0.1.0";
 pub const NEW: &str = "0.2.0";
+/// Test-only game builds with a fault compiled in (game-server/src/fault.rs, Dockerfile.game
+/// `FAULT`): one turns unready 15 s after it starts, one counts an error a second.
+pub const UNREADY: &str = "0.3.0-unready";
+pub const ERRORS: &str = "0.3.0-errors";
 pub const GAME_IMAGE: &str = "localhost/tetris-game-server";
 /// Longest wait for one step on the real node (image builds happen before, in [`world`]).
 pub const STEP: Duration = Duration::from_secs(180);
@@ -37,7 +41,7 @@ pub fn world() -> &'static World {
         let started = Instant::now();
         let cluster = LocalCluster::start(Options { nodes: 0, real_node: true, ..Options::default() })
             .unwrap_or_else(|e| panic!("the real node could not start: {e}"));
-        let images = [("operator", "dev"), ("game", OLD), ("game", NEW)];
+        let images = [("operator", "dev"), ("game", OLD), ("game", NEW), ("game", UNREADY), ("game", ERRORS)];
         for (what, tag) in images {
             let image = local_cluster::images::build(what, tag)
                 .unwrap_or_else(|e| panic!("building the {what} image {tag}: {e}"));
@@ -455,6 +459,20 @@ pub async fn watch_exit(pods: Api<Pod>, name: String) -> Option<(i32, Option<Str
         }
     }
     None
+}
+
+/// `ws://<pod IP>:<game port>/ws`: the test reaches one chosen pod directly (the host routes the
+/// pod range to the node), so the match lands where the test wants it.
+pub fn pod_ws_url(pod: &Pod) -> String {
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).expect("a running pod has an IP");
+    let port = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].ports.as_ref())
+        .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
+        .map(|p| p.container_port)
+        .expect("the game port");
+    format!("ws://{ip}:{port}/ws")
 }
 
 pub fn name_of(pod: &Pod) -> String {
