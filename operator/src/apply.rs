@@ -120,6 +120,15 @@ pub async fn apply_deployment(
     ensure(ctx, &ctx.caches.deployments, parent, desired).await.map(into_arc)
 }
 
+/// Applies one more Service of the app (a BlueGreen preview) like the children above.
+pub async fn apply_service(
+    ctx: &Applier<'_>,
+    parent: &Parent,
+    desired: &k8s_openapi::api::core::v1::Service,
+) -> Result<()> {
+    ensure(ctx, &ctx.caches.services, parent, desired).await.map(|_| ())
+}
+
 fn into_arc<K>(a: Applied<K>) -> Arc<K> {
     match a {
         Applied::Unchanged(k) => k,

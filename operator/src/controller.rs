@@ -224,12 +224,12 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     );
     scale_down_sees_busy_pods(&parent, &plan, live_canary.as_deref(), ctx).await;
     // The rollout step shapes the built Deployment (stable version and replicas) and adds the canary's.
-    let (built, canary_child) = match children::build(app, &parent)? {
+    let (built, extra) = match children::build(app, &parent)? {
         Ok(mut desired) => {
-            let canary_child = canary::put_into_effect(&mut desired, &parent, &app.spec, &plan)?;
-            (Ok(desired), canary_child)
+            let extra = canary::put_into_effect(&mut desired, &parent, &app.spec, &plan)?;
+            (Ok(desired), extra)
         }
-        Err(invalid) => (Err(invalid), None),
+        Err(invalid) => (Err(invalid), canary::Extra::default()),
     };
     let (live_deployment, problem, url) = match built {
         Err(invalid) => (
@@ -239,8 +239,11 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         ),
         Ok(desired) => match apply::apply(&ctx.applier(), &parent, &desired).await {
             Ok(outcome) => {
-                if let Some(c) = &canary_child {
+                if let Some(c) = &extra.canary {
                     apply::apply_deployment(&ctx.applier(), &parent, c).await?;
+                }
+                if let Some(preview) = &extra.preview {
+                    apply::apply_service(&ctx.applier(), &parent, preview).await?;
                 }
                 if !outcome.created.is_empty() {
                     created_event(ctx, &parent, &desired, &outcome.created).await;

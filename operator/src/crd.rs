@@ -547,7 +547,7 @@ pub enum DeletionPolicy {
 #[x_kube(validation = Rule::new("self.strategy != 'Canary' || has(self.canary)").message("upgrade.canary is required with upgrade.strategy Canary: it lists the steps").field_path(".canary").reason(::kube::core::Reason::FieldValueRequired))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeSpec {
-    /// RollingUpdate (default: new pods start before old ones drain), Recreate (all old pods stop first) or Canary (new pods take a share of new matches step by step, `canary.steps`).
+    /// RollingUpdate (default: new pods start before old ones drain), Recreate (all old pods stop first) Canary (new pods take a share of new matches step by step, `canary.steps`) or BlueGreen (the new version comes up beside the old one at full size behind the preview Service `<name>-preview`; the main Service switches at promotion).
     #[serde(default)]
     pub strategy: UpgradeStrategy,
     /// Extra pods a rolling update may start above `replicas` (0-100).
@@ -566,6 +566,9 @@ pub struct UpgradeSpec {
     #[serde(default = "default_progress_deadline")]
     #[schemars(range(min = 30, max = 86400))]
     pub progress_deadline_seconds: i32,
+    /// Promotion and scale-down of the old pods, with strategy BlueGreen (defaults: manual promotion, 30 s delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<crate::rollout::api::BlueGreenSpec>,
     /// The canary steps, with strategy Canary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<crate::rollout::api::CanarySpec>,
@@ -590,6 +593,7 @@ pub enum UpgradeStrategy {
     RollingUpdate,
     Recreate,
     Canary,
+    BlueGreen,
 }
 
 /// Observed state of a TetrisApp, computed from its Deployment on every reconcile.
@@ -792,6 +796,7 @@ impl Default for UpgradeSpec {
             max_unavailable: 0,
             drain_seconds: default_drain_seconds(),
             progress_deadline_seconds: default_progress_deadline(),
+            blue_green: None,
             canary: None,
             promote: None,
             abort: None,

@@ -15,6 +15,30 @@ pub const RETRY_ANNOTATION: &str = "gameops.dev/retry";
 /// `spec.version`. `kubectl tetris retry` removes it.
 pub const ABORT_ANNOTATION: &str = "gameops.dev/abort";
 
+/// How a `strategy: BlueGreen` upgrade is promoted and finished.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreenSpec {
+    /// Seconds after every new pod is Ready before the main Service switches to them on its own (0-86400); absent waits until promoted (`kubectl tetris promote`, or `spec.upgrade.promote` set to `spec.version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 86400))]
+    pub auto_promotion_seconds: Option<i32>,
+    /// Seconds the new version's extra pods stay after the switch, while endpoint updates propagate (0-3600).
+    #[serde(default = "default_scale_down_delay")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub scale_down_delay_seconds: i32,
+}
+
+fn default_scale_down_delay() -> i32 {
+    30
+}
+
+impl Default for BlueGreenSpec {
+    fn default() -> Self {
+        BlueGreenSpec { auto_promotion_seconds: None, scale_down_delay_seconds: default_scale_down_delay() }
+    }
+}
+
 /// The canary steps of `strategy: Canary`.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]

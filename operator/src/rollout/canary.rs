@@ -25,6 +25,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -45,7 +46,7 @@ use crate::status::{DEGRADED, PROGRESSING, READY};
 pub const ROLE_LABEL: &str = "gameops.dev/role";
 
 /// What this reconcile should run, and what to say about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plan {
     /// The version the stable Deployment runs.
     pub stable_version: String,
@@ -57,6 +58,12 @@ pub struct Plan {
     pub status: Option<RolloutStatus>,
     /// When a timed pause ends.
     pub requeue: Option<Duration>,
+    /// BlueGreen: the version the main Service selects (by the pods' version label).
+    pub active_version: Option<String>,
+    /// BlueGreen: the preview Service `<name>-preview` in front of the new pods is wanted.
+    pub preview: bool,
+    /// The strategy whose words the conditions use (`Canary`, `BlueGreen`).
+    pub strategy: &'static str,
 }
 
 /// The Deployment name of the canary pods.
@@ -104,6 +111,9 @@ pub fn plan(
     now: Timestamp,
     measured: Option<&Result<(), String>>,
 ) -> Plan {
+    if app.spec.upgrade.strategy == UpgradeStrategy::BlueGreen {
+        return super::bluegreen::plan(app, stable, canary, now);
+    }
     let spec = &app.spec;
     let n = spec.replicas;
     let running = app.status.as_ref().and_then(|s| s.version.clone());
@@ -114,6 +124,7 @@ pub fn plan(
         canary_replicas: canary.map(|_| 0),
         status: None,
         requeue: None,
+        ..Plan::default()
     };
     let stable_version = match running {
         Some(v)
@@ -176,6 +187,8 @@ pub fn plan(
                 ..base
             }),
             requeue: None,
+            strategy: "Canary",
+            ..Plan::default()
         };
     }
 
@@ -196,6 +209,8 @@ pub fn plan(
                 ..base
             }),
             requeue: None,
+            strategy: "Canary",
+            ..Plan::default()
         };
     }
     let promoted = control(app, PROMOTE_ANNOTATION, spec.upgrade.promote.as_deref()).is_some();
@@ -275,11 +290,13 @@ pub fn plan(
         canary_replicas: Some(c),
         status: Some(status),
         requeue,
+        strategy: "Canary",
+        ..Plan::default()
     }
 }
 
 /// Who set a promote or abort control for the current version, if anyone.
-fn control(app: &TetrisApp, annotation: &str, field: Option<&str>) -> Option<String> {
+pub(super) fn control(app: &TetrisApp, annotation: &str, field: Option<&str>) -> Option<String> {
     let version = app.spec.version.as_str();
     if app.annotations().get(annotation).map(String::as_str) == Some(version) {
         Some(format!("annotation {annotation}"))
@@ -297,7 +314,7 @@ fn weight_at(steps: &[CanaryStep], step: usize) -> i32 {
 }
 
 /// Whether a Deployment runs `image` on exactly `replicas` available pods, none older left.
-fn settled(dep: Option<&Deployment>, replicas: i32, image: &str) -> bool {
+pub(super) fn settled(dep: Option<&Deployment>, replicas: i32, image: &str) -> bool {
     let Some(dep) = dep else { return false };
     let spec_image =
         dep.spec.as_ref().and_then(|s| s.template.spec.as_ref()).and_then(|p| p.containers.first());
@@ -310,31 +327,49 @@ fn settled(dep: Option<&Deployment>, replicas: i32, image: &str) -> bool {
         && s.available_replicas.unwrap_or(0) == replicas
 }
 
-fn with_version(spec: &TetrisAppSpec, version: &str) -> TetrisAppSpec {
+pub(super) fn with_version(spec: &TetrisAppSpec, version: &str) -> TetrisAppSpec {
     TetrisAppSpec { version: version.to_owned(), ..spec.clone() }
 }
 
+/// The children a rollout adds to the app's own: the canary (or BlueGreen new-version)
+/// Deployment and the BlueGreen preview Service.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// `<name>-canary`, when the plan has one.
+    pub canary: Option<Deployment>,
+    /// `<name>-preview`, with strategy BlueGreen.
+    pub preview: Option<Service>,
+}
+
 /// Puts the plan into the children as built from the spec: the stable Deployment's version and
-/// replicas; returns the canary Deployment when the plan has one. Both carry their applied hash.
+/// replicas, the main Service's selector (BlueGreen); returns the children the rollout adds. All
+/// carry their applied hash.
 pub fn put_into_effect(
     children: &mut Children,
     parent: &Parent,
     spec: &TetrisAppSpec,
     plan: &Plan,
-) -> Result<Option<Deployment>> {
-    let canary = match plan.canary_replicas {
-        Some(replicas) => {
-            let mut dep = canary_deployment(&children.deployment, parent, replicas);
-            stamp_applied_hash(&mut dep)?;
-            Some(dep)
-        }
-        None => None,
-    };
+) -> Result<Extra> {
+    let mut extra = Extra::default();
+    if let Some(replicas) = plan.canary_replicas {
+        let mut dep = canary_deployment(&children.deployment, parent, replicas);
+        stamp_applied_hash(&mut dep)?;
+        extra.canary = Some(dep);
+    }
+    if plan.preview {
+        let mut preview = super::bluegreen::preview_service(&children.service, parent);
+        stamp_applied_hash(&mut preview)?;
+        extra.preview = Some(preview);
+    }
+    if let Some(active) = &plan.active_version {
+        super::bluegreen::select_version(&mut children.service, active);
+        stamp_applied_hash(&mut children.service)?;
+    }
     if plan.stable_replicas != spec.replicas || plan.stable_version != spec.version {
         shape_stable(&mut children.deployment, spec, plan);
         stamp_applied_hash(&mut children.deployment)?;
     }
-    Ok(canary)
+    Ok(extra)
 }
 
 /// Puts the plan into the stable Deployment as built from the spec: its version and replicas.
@@ -424,13 +459,14 @@ pub fn decorate(
                     "the canary pods of version {} made no progress for upgrade.progressDeadlineSeconds",
                     rollout.canary_version.clone().unwrap_or_default()
                 );
-                ("ProgressDeadlineExceeded", false, true)
+                ("ProgressDeadlineExceeded".to_owned(), false, true)
             }
-            RolloutPhase::Degraded => ("RolloutAborted", false, true),
-            RolloutPhase::Paused => ("CanaryPaused", true, false),
-            _ => ("CanaryProgressing", true, false),
+            RolloutPhase::Degraded => ("RolloutAborted".to_owned(), false, true),
+            RolloutPhase::Paused => (format!("{}Paused", plan.strategy), true, false),
+            _ => (format!("{}Progressing", plan.strategy), true, false),
         };
         let message = rollout.message.clone();
+        let reason = reason.as_str();
         set(&mut status.conditions, &old.conditions, READY, false, reason, &message, generation, now);
         set(
             &mut status.conditions,

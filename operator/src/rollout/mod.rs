@@ -9,5 +9,6 @@
 
 pub mod analysis;
 pub mod api;
+pub mod bluegreen;
 pub mod canary;
 pub mod deletion_cost;
