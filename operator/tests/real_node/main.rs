@@ -8,6 +8,7 @@
 
 mod install;
 mod leader;
+mod progressive;
 mod restart;
 mod rollback;
 mod scale;

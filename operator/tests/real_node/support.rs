@@ -396,6 +396,17 @@ impl Player {
         }
     }
 
+    /// The next text message, whatever its type.
+    pub async fn next(&mut self) -> Value {
+        let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+            .await
+            .expect("a message within 30s");
+        match msg {
+            Some(Ok(Message::Text(t))) => serde_json::from_str(t.as_str()).expect("server sends JSON"),
+            other => panic!("expected a message, connection gave {other:?}"),
+        }
+    }
+
     /// Two players in a private room with a match started.
     pub async fn pair(url: &str) -> (Player, Player) {
         let (mut a, _) = Player::join(url).await;
@@ -473,6 +484,35 @@ pub fn pod_ws_url(pod: &Pod) -> String {
         .map(|p| p.container_port)
         .expect("the game port");
     format!("ws://{ip}:{port}/ws")
+}
+
+/// `kubectl ARGS` with the `kubectl tetris` plugin on PATH (deploy/kubectl-plugin).
+pub fn kubectl_with_plugin(args: &[&str]) -> String {
+    let mut cmd = world().cluster.kubectl();
+    let kubectl_dir = PathBuf::from(cmd.get_program()).parent().expect("kubectl has a directory").to_owned();
+    let plugins = repo_path("deploy/kubectl-plugin").canonicalize().expect("plugin directory");
+    let path = format!(
+        "{}:{}:{}",
+        plugins.display(),
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = cmd.env("PATH", path).args(args).output().expect("kubectl runs");
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A pod's Prometheus page, read from its metrics port on the pod IP.
+pub async fn pod_metric(pod: &Pod, metric: &str) -> Option<f64> {
+    let ip = pod.status.as_ref()?.pod_ip.clone()?;
+    let port = pod.spec.as_ref()?.containers[0]
+        .ports
+        .as_ref()?
+        .iter()
+        .find(|p| p.name.as_deref() == Some("metrics"))?
+        .container_port;
+    let page = reqwest::get(format!("http://{ip}:{port}/metrics")).await.ok()?.text().await.ok()?;
+    page.lines().find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 pub fn name_of(pod: &Pod) -> String {
