@@ -238,8 +238,8 @@ pub fn plan(
                 }
                 done
             }
+            // A promotion passes the pauses that wait for one; a timed pause runs its time.
             CanaryStep { pause: Some(p), .. } => match p.seconds {
-                _ if promoted => true,
                 Some(s) => {
                     let left = i64::from(s) - now.duration_since(started).as_secs();
                     if left > 0 {
@@ -249,6 +249,7 @@ pub fn plan(
                     }
                     left <= 0
                 }
+                None if promoted => true,
                 None => {
                     phase = RolloutPhase::Paused;
                     message = format!(
@@ -758,5 +759,21 @@ mod tests {
         let status = again.status.expect("status");
         assert_eq!((status.step, status.analysis_failures, status.aborted), (Some(0), 0, false));
         assert_eq!(again.canary_replicas, Some(1));
+    }
+
+    #[test]
+    fn a_promotion_does_not_cut_a_timed_pause_short() {
+        // Regression: the promote annotation passed timed pauses too, so the real-node canary
+        // test never saw the 15 s pause after 100%.
+        let timed = RolloutStatus {
+            step: Some(3),
+            canary_version: Some("0.2.0".into()),
+            step_started_at: Some("2026-01-01T00:00:00Z".into()),
+            ..RolloutStatus::default()
+        };
+        let app = canary_app(Some(timed), &[(PROMOTE_ANNOTATION, "0.2.0")]);
+        let (stable, canary) = (live(&app, "0.1.0", 2), live(&app, "0.2.0", 2));
+        let p = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:05Z"), None);
+        assert_eq!(p.status.map(|s| (s.phase, s.step)), Some((RolloutPhase::Paused, Some(3))));
     }
 }
