@@ -44,8 +44,23 @@ async fn canary_steps_give_their_replica_split_and_that_share_of_new_rooms() {
     // 25% of 4: ceil(0.25 x 4) = 1 canary pod, 3 stable.
     let pods = wait_split(&env, name, "Paused", 1, 3, 1).await;
 
-    // 200 quick-match room creations through the Service, all held open, then each pod's rooms.
+    // The Service's endpoints and kube-proxy lag the pods' readiness: the split is measured once
+    // every pod is an endpoint and a fresh connection has reached the canary version.
+    let ips: std::collections::BTreeSet<String> =
+        pods.iter().filter_map(|p| p.status.as_ref()?.pod_ip.clone()).collect();
+    eventually("all four pods behind the Service", STEP, || async {
+        let endpoints: std::collections::BTreeSet<String> =
+            env.ready_endpoints(name).await.into_iter().collect();
+        (endpoints == ips).then_some(())
+    })
+    .await;
     let game = Game::new(env.service_url(name).await);
+    eventually("a fresh connection through the Service reaches the canary", STEP, || async {
+        (game.get_json("/version").await?["version"] == NEW).then_some(())
+    })
+    .await;
+
+    // 200 quick-match room creations through the Service, all held open, then each pod's rooms.
     let mut players = Vec::new();
     for i in 0..200 {
         let (mut p, _) = Player::join(&game.ws_url()).await;
