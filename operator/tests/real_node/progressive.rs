@@ -105,6 +105,12 @@ async fn blue_green_switches_at_promotion_and_the_match_on_the_old_version_finis
     env.apply_app(name, OLD, "  upgrade:\n    strategy: BlueGreen\n    drainSeconds: 60\n    blueGreen:\n      scaleDownDelaySeconds: 5\n").await;
     env.wait_ready(name, OLD).await;
     let game = Game::new(env.service_url(name).await);
+    // kube-proxy may program a new Service after its pod is Ready (a loaded run's first
+    // connection timed out): the players join once the Service answers.
+    eventually("the Service answers", STEP, || async {
+        (game.get_json("/version").await?["version"] == OLD).then_some(())
+    })
+    .await;
     let pods = env.api::<Pod>();
     let old = env.pods(name).await.into_iter().find(pod_ready).expect("the old pod");
     let exit = tokio::spawn(watch_exit(pods.clone(), name_of(&old)));
