@@ -107,7 +107,7 @@ helm_refuses_two_replicas_without_leader_election() {
 check "hadolint Dockerfile.operator Dockerfile.game" hadolint Dockerfile.operator Dockerfile.game
 # hadolint runs shellcheck over each RUN (the Dockerfiles have no heredocs: buildah 1.28, which
 # builds them in the tests, cannot read those).
-check "shellcheck hack/*.sh hack/tools/build.sh hack/images/*.sh hack/argocd/build.sh" shellcheck -x hack/test-deploy.sh hack/demo.sh hack/setup.sh hack/tools/build.sh hack/images/*.sh hack/argocd/build.sh
+check "shellcheck hack/*.sh hack/tools/build.sh hack/images/*.sh hack/argocd/build.sh deploy/kubectl-plugin/kubectl-tetris" shellcheck -x hack/test-deploy.sh hack/demo.sh hack/setup.sh hack/tools/build.sh hack/images/*.sh hack/argocd/build.sh deploy/kubectl-plugin/kubectl-tetris
 check "actionlint .github/workflows" actionlint -no-color
 check "helm lint --strict (default values and every option)" helm_lint_every_option
 check "helm refuses two replicas without leader election" helm_refuses_two_replicas_without_leader_election

@@ -23,7 +23,8 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
 # control plane more than they use the CPU. The tests build them again (a cached no-op) if this
 # has not finished, or has failed (they then print why).
 (hack/images/build.sh operator && IMAGE_TAG=0.1.0 hack/images/build.sh game &&
-  IMAGE_TAG=0.2.0 hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
+  IMAGE_TAG=0.2.0 hack/images/build.sh game && IMAGE_TAG=0.3.0-unready hack/images/build.sh game &&
+  IMAGE_TAG=0.3.0-errors hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
 images_pid=$!
 # Every test binary and the game server's debug binary first, so the two lanes below do not
 # compile at the same time.

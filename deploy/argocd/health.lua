@@ -1,8 +1,9 @@
 -- Argo CD health check for gameops.dev/TetrisApp.
 --
--- Reads only what the operator writes: status.observedGeneration and the Ready, Progressing and
--- Degraded conditions (each with its own observedGeneration). A status that describes an older
--- generation of the spec says nothing about the current one, so it counts as Progressing.
+-- Reads only what the operator writes: status.observedGeneration, the Ready, Progressing and
+-- Degraded conditions and status.rollout (each with its own observedGeneration). A status that
+-- describes an older generation of the spec says nothing about the current one, so it counts as
+-- Progressing.
 -- Installed through argocd-cm (see argocd-cm.yaml, which embeds this file verbatim).
 local hs = {}
 
@@ -66,6 +67,19 @@ local degraded = findCondition("Degraded")
 if isCurrent(degraded) and degraded.status == "True" then
   hs.status = "Degraded"
   hs.message = describe(degraded, "TetrisApp is degraded")
+  return hs
+end
+
+-- A canary pause holds the rollout on purpose (for its seconds, or until promoted): Suspended, as
+-- Argo CD shows a paused Argo Rollout. status.rollout carries its own observedGeneration.
+local rollout = obj.status.rollout
+if rollout ~= nil and rollout.phase == "Paused" and isCurrent(rollout) then
+  hs.status = "Suspended"
+  if rollout.message ~= nil and rollout.message ~= "" then
+    hs.message = "Paused: " .. rollout.message
+  else
+    hs.message = "Canary paused"
+  end
   return hs
 end
 

@@ -27,7 +27,8 @@
 //! - [`import`]: `import-sqlite`, the move of a SQLite scoreboard into PostgreSQL.
 //! - [`names`]: the player name rule.
 //! - [`api`]: JSON endpoints (`/api/config`, `/api/games`, `/api/scores`).
-//! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry.
+//! - [`ops`]: `/healthz`, `/readyz`, `/version`, `/metrics`; [`metrics`]: the Prometheus registry;
+//!   `fault`: the faults of test-only image builds (none in a published one).
 //! - [`assets`]: the embedded web client; [`error`]: the HTTP error shape.
 //! - [`drain`]: graceful shutdown after SIGTERM.
 //! - [`http`]: the accept loop (connection cap, header read timeout) in place of `axum::serve`.
@@ -42,6 +43,7 @@ pub mod clients;
 pub mod drain;
 pub mod error;
 pub mod forward;
+mod fault;
 pub mod games;
 pub mod http;
 pub mod hub;
@@ -96,6 +98,9 @@ pub const VERSION: &str = match option_env!("TETRIS_BUILD_VERSION") {
     Some(v) => v,
     None => env!("CARGO_PKG_VERSION"),
 };
+
+/// The fault compiled into a test build (`TETRIS_BUILD_FAULT`), `None` in every published image.
+pub const FAULT: Option<&str> = fault::FAULT;
 
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]

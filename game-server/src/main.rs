@@ -99,6 +99,9 @@ fn serve(config: GameConfig, settings: Settings) -> anyhow::Result<()> {
             .with_context(|| format!("binding {}:{} (TETRIS_ADDRESS, TETRIS_PORT)", config.address, config.port))?;
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(address = %local, ruleset = %config.ruleset, backend = settings.backend.name(), "listening");
+        if let Some(fault) = tetris_game_server::FAULT {
+            tracing::warn!(fault, "this is a test build with an injected fault (TETRIS_BUILD_FAULT); never run it for players");
+        }
         tetris_game_server::run_with_settings(listener, config, settings, shutdown_signal()).await?;
         Ok(())
     })

@@ -14,6 +14,13 @@ pub async fn healthz() -> Response {
 
 /// `GET /readyz`: 503 while draining or when the database is unusable.
 pub async fn readyz(State(app): State<AppState>) -> Response {
+    // Test builds only (crate::fault): constant-false in every published image.
+    for _ in 0..crate::fault::errors_per_probe() {
+        app.metrics.error("injected_fault");
+    }
+    if crate::fault::unready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, [JSON], r#"{"status":"injected_fault"}"#).into_response();
+    }
     if app.hub.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, [JSON], r#"{"status":"draining"}"#).into_response();
     }

@@ -6,7 +6,8 @@
 #   hack/images/build.sh [operator|game]...    (default: both)
 #
 # Environment: IMAGE_TAG (default `dev`): the tag, and the version the game binary reports (`dev`
-# reports the crate version). IMAGE_OPTIMIZE=full: thin LTO and 4 codegen units, as published
+# reports the crate version); a game tag ending in -unready or -errors builds a test-only server
+# with that fault compiled in (game-server/src/fault.rs). IMAGE_OPTIMIZE=full: thin LTO and 4 codegen units, as published
 # images are built (default: no LTO, 16 codegen units, for a shorter test loop). Layers are kept in the buildah storage under the cache, so a warm build
 # only recompiles the workspace crates. Prints one `NAME ARCHIVE` line per image on stdout.
 set -euo pipefail
@@ -24,6 +25,10 @@ mkdir -p "$images_dir/archives"
 exec 9>"$images_dir/.build.lock"
 flock 9
 arch=$(dpkg --print-architecture)
+fault_of() {
+  [[ $1 == game ]] || return 0
+  case $2 in *-unready) echo unready ;; *-errors) echo errors ;; esac
+}
 if [[ ${IMAGE_OPTIMIZE:-} == full ]]; then lto=thin units=4; else lto=false units=16; fi
 for name in "${what[@]}"; do
   case $name in
@@ -38,6 +43,9 @@ for name in "${what[@]}"; do
     --build-arg TARGETARCH="$arch" --build-arg TARGETPLATFORM="linux/$arch" --build-arg BUILDPLATFORM="linux/$arch"
     # Faster release builds for the test loop (IMAGE_OPTIMIZE=full: the published settings).
     --build-arg CARGO_PROFILE_RELEASE_LTO="$lto" --build-arg CARGO_PROFILE_RELEASE_CODEGEN_UNITS="$units"
+    # A test-only game build with a fault compiled in (game-server/src/fault.rs): a tag ending in
+    # -unready or -errors, e.g. 0.3.0-unready. Every other tag builds the real server.
+    --build-arg FAULT="$(fault_of "$name" "$tag")"
     --build-arg VERSION="$tag" --build-arg REVISION="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)")
   # chroot isolation: no nested user namespaces or cgroups needed; the build shares the host's
   # network, which is how cargo reaches the crate registry.

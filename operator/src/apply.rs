@@ -129,6 +129,24 @@ pub async fn apply(ctx: &Applier<'_>, parent: &Parent, desired: &Children) -> Re
     Ok(Outcome { deployment: into_arc(dep), route, created, unavailable })
 }
 
+/// Applies one more Deployment of the app (a canary's) like the children above.
+pub async fn apply_deployment(
+    ctx: &Applier<'_>,
+    parent: &Parent,
+    desired: &Deployment,
+) -> Result<Arc<Deployment>> {
+    ensure(ctx, &ctx.caches.deployments, parent, desired).await.map(into_arc)
+}
+
+/// Applies one more Service of the app (a BlueGreen preview) like the children above.
+pub async fn apply_service(
+    ctx: &Applier<'_>,
+    parent: &Parent,
+    desired: &k8s_openapi::api::core::v1::Service,
+) -> Result<()> {
+    ensure(ctx, &ctx.caches.services, parent, desired).await.map(|_| ())
+}
+
 fn into_arc<K>(a: Applied<K>) -> Arc<K> {
     match a {
         Applied::Unchanged(k) => k,

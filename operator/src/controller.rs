@@ -30,6 +30,8 @@ use crate::crd::{DeletionPolicy, TetrisApp, TetrisAppStatus};
 use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
 use crate::notices;
+use crate::rollout::deletion_cost::Tracker;
+use crate::rollout::{analysis, canary};
 use crate::route;
 use crate::scoreboard;
 use crate::status::{self, Problem};
@@ -46,6 +48,8 @@ pub struct ControllerSettings {
     pub concurrency: u16,
     /// Reporting instance of Events (the operator's identity).
     pub instance: String,
+    /// How often the game pods' live matches are read into their deletion cost.
+    pub pod_cost_interval: Duration,
 }
 
 /// Shared state of all reconciles.
@@ -59,6 +63,10 @@ pub struct Context {
     failures: Mutex<HashMap<ObjectRef<Guarded>, u32>>,
     /// When the oldest not yet reconciled event of each app arrived, for the queue-wait metric.
     queued: Mutex<HashMap<ObjectRef<Guarded>, std::time::Instant>>,
+    /// The game pods' deletion cost (busy pods go last on every scale-down).
+    pods: Tracker,
+    /// What the canary analysis saw at its earlier measurements; a std Mutex (no await inside).
+    analysis: Mutex<analysis::Memory>,
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -73,6 +81,9 @@ pub async fn run(
         client.clone(),
         Reporter { controller: FIELD_MANAGER.to_owned(), instance: Some(settings.instance.clone()) },
     );
+    let (pods, pod_watch) = Tracker::new(&client, settings.namespace.as_deref(), metrics.clone());
+    // The pod watch and the periodic scan run while the controller does (so only on the leader).
+    let pod_costs = futures::future::join(pod_watch, pods.clone().run(settings.pod_cost_interval));
     let ctx = Arc::new(Context {
         client: client.clone(),
         recorder,
@@ -81,6 +92,8 @@ pub async fn run(
         resync: settings.resync,
         failures: Mutex::default(),
         queued: Mutex::default(),
+        pods,
+        analysis: Mutex::default(),
     });
 
     // A TetrisApp that does not deserialize (say, stored under an older schema) must not stop the
@@ -120,7 +133,7 @@ pub async fn run(
         routes,
         pod_monitors,
     } = streams;
-    Controller::for_stream(app_stream, reader)
+    let controller = Controller::for_stream(app_stream, reader)
         .owns_stream(configmaps)
         .owns_stream(deployments)
         .owns_stream(services)
@@ -145,8 +158,9 @@ pub async fn run(
                 // Object-level errors are already logged by the reconciler; these are watch hiccups.
                 tracing::debug!(error = %e, "controller event");
             }
-        })
-        .await;
+        });
+    futures::pin_mut!(pod_costs);
+    futures::future::select(std::pin::pin!(controller), pod_costs).await;
 }
 
 /// A TetrisApp as watched: either the object or why it could not be read.
@@ -200,7 +214,29 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     // An apply error the operator keeps retrying (with backoff) after it has said so in the status.
     let mut retry = None;
     let mut route_conditions = Vec::new();
-    let (live_deployment, problem, url) = match children::build(app, &parent)? {
+    let live_canary = ctx.caches.deployments.get(&child_ref(&parent, &canary::canary_name(&parent)));
+    let started = k8s_openapi::jiff::Timestamp::now();
+    let measured = match canary::analysis_due(app, live_canary.as_deref(), started) {
+        Some(spec) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec).await),
+        None => None,
+    };
+    let plan = canary::plan(
+        app,
+        ctx.caches.deployments.get(&child_ref(&parent, &parent.name)).as_deref(),
+        live_canary.as_deref(),
+        started,
+        measured.as_ref(),
+    );
+    scale_down_sees_busy_pods(&parent, &plan, live_canary.as_deref(), ctx).await;
+    // The rollout step shapes the built Deployment (stable version and replicas) and adds the canary's.
+    let (built, extra) = match children::build(app, &parent)? {
+        Ok(mut desired) => {
+            let extra = canary::put_into_effect(&mut desired, &parent, &app.spec, &plan)?;
+            (Ok(desired), extra)
+        }
+        Err(invalid) => (Err(invalid), canary::Extra::default()),
+    };
+    let (live_deployment, problem, url) = match built {
         Err(invalid) => (
             ctx.caches.deployments.get(&child_ref(&parent, &parent.name)),
             Some(Problem::InvalidSpec(invalid)),
@@ -208,6 +244,12 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         ),
         Ok(desired) => match apply::apply(&ctx.applier(), &parent, &desired).await {
             Ok(outcome) => {
+                if let Some(c) = &extra.canary {
+                    apply::apply_deployment(&ctx.applier(), &parent, c).await?;
+                }
+                if let Some(preview) = &extra.preview {
+                    apply::apply_service(&ctx.applier(), &parent, preview).await?;
+                }
                 if !outcome.created.is_empty() {
                     created_event(ctx, &parent, &desired, &outcome.created).await;
                 }
@@ -260,7 +302,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     let claim = ctx.caches.pvcs.get(&child_ref(&parent, &parent.pvc_name()));
     route_conditions.extend(scoreboard::retained_volume(&parent, &app.spec, claim.as_deref()));
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let new = status::compute(
+    let mut new = status::compute(
         app,
         &parent,
         live_deployment.as_deref(),
@@ -270,6 +312,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         &now,
     );
     let old = app.status.clone().unwrap_or_default();
+    canary::decorate(&mut new, &old, &plan, live_canary.as_deref(), app.metadata.generation, &now);
     ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), Some(state_label(&new)));
     if new != old {
         write_status(ctx, &parent, &new).await?;
@@ -296,8 +339,28 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         Some(Problem::Route { .. }) => Action::requeue(ctx.resync),
         // Nothing will change until the spec (or the conflicting object) does.
         Some(_) => Action::await_change(),
-        None => Action::requeue(ctx.resync),
+        // A timed canary pause ends on its own.
+        None => Action::requeue(plan.requeue.map_or(ctx.resync, |d| d.min(ctx.resync))),
     })
+}
+
+/// Before the operator lowers either Deployment's replicas, the app's pods' deletion cost is read
+/// afresh, so the ReplicaSet controller removes the pods without a live match first.
+async fn scale_down_sees_busy_pods(
+    parent: &Parent,
+    plan: &canary::Plan,
+    live_canary: Option<&k8s_openapi::api::apps::v1::Deployment>,
+    ctx: &Context,
+) {
+    let replicas = |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+        d.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(0)
+    };
+    let live = ctx.caches.deployments.get(&child_ref(parent, &parent.name));
+    if plan.stable_replicas < replicas(live.as_deref())
+        || plan.canary_replicas.is_some_and(|c| c < replicas(live_canary))
+    {
+        ctx.pods.refresh_app(&parent.namespace, &parent.name).await;
+    }
 }
 
 /// How soon an app that asks for a kind the cluster does not serve is looked at again.

@@ -46,6 +46,9 @@ pub const DEFAULT_IMAGE: &str = "ghcr.io/tetris-operator/game-server";
     printcolumn(name = "Replicas", type_ = "integer", json_path = ".spec.replicas", description = "Desired replicas"),
     printcolumn(name = "Ready", type_ = "integer", json_path = ".status.readyReplicas", description = "Ready replicas"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason", description = "Reason of the Ready condition"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.rollout.phase", description = "Rollout phase: Healthy, Progressing, Paused or Degraded"),
+    printcolumn(name = "Step", type_ = "integer", json_path = ".status.rollout.step", description = "Canary step under way"),
+    printcolumn(name = "Weight", type_ = "integer", json_path = ".status.rollout.canaryWeight", description = "Percent of new matches on the canary version"),
     printcolumn(name = "URL", type_ = "string", json_path = ".status.url", description = "Where players open the game"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 58")
@@ -582,9 +585,10 @@ pub enum DeletionPolicy {
 /// How version and configuration changes roll out.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[x_kube(validation = Rule::new("self.strategy == 'Recreate' || self.maxSurge > 0 || self.maxUnavailable > 0").message("upgrade.maxSurge and upgrade.maxUnavailable must not both be 0 with RollingUpdate").field_path(".maxSurge").reason(::kube::core::Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("self.strategy != 'Canary' || has(self.canary)").message("upgrade.canary is required with upgrade.strategy Canary: it lists the steps").field_path(".canary").reason(::kube::core::Reason::FieldValueRequired))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeSpec {
-    /// RollingUpdate (default: new pods start before old ones drain) or Recreate (all old pods stop first).
+    /// RollingUpdate (default: new pods start before old ones drain), Recreate (all old pods stop first) Canary (new pods take a share of new matches step by step, `canary.steps`) or BlueGreen (the new version comes up beside the old one at full size behind the preview Service `<name>-preview`; the main Service switches at promotion).
     #[serde(default)]
     pub strategy: UpgradeStrategy,
     /// Extra pods a rolling update may start above `replicas` (0-100).
@@ -603,6 +607,24 @@ pub struct UpgradeSpec {
     #[serde(default = "default_progress_deadline")]
     #[schemars(range(min = 30, max = 86400))]
     pub progress_deadline_seconds: i32,
+    /// Promotion and scale-down of the old pods, with strategy BlueGreen (defaults: manual promotion, 30 s delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<crate::rollout::api::BlueGreenSpec>,
+    /// The canary steps, with strategy Canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::rollout::api::CanarySpec>,
+    /// Promotion from Git: while it equals `spec.version`, every canary pause without a duration is passed (`kubectl tetris promote` sets the annotation `gameops.dev/promote` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub promote: Option<String>,
+    /// Abort from Git: while it equals `spec.version`, that version's canary takes no new matches and its pods drain and go; the stable version keeps every replica. Clear it (or change `spec.version`) to retry from the first step (`kubectl tetris abort` sets the annotation `gameops.dev/abort` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub abort: Option<String>,
+    /// Retry from Git after the analysis aborted a rollout: change it to any new value to start the canary again from its first step (`kubectl tetris retry` sets the annotation `gameops.dev/retry` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub retry: Option<String>,
 }
 
 /// Deployment strategy of the game-server pods.
@@ -611,6 +633,8 @@ pub enum UpgradeStrategy {
     #[default]
     RollingUpdate,
     Recreate,
+    Canary,
+    BlueGreen,
 }
 
 /// Observed state of a TetrisApp, computed from its Deployment on every reconcile.
@@ -645,6 +669,9 @@ pub struct TetrisAppStatus {
     /// Label selector of the game-server pods (for the scale subresource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// Where the upgrade stands: phase, canary step and weight, stable and canary versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::api::RolloutStatus>,
 }
 
 fn default_image() -> String {
@@ -810,6 +837,11 @@ impl Default for UpgradeSpec {
             max_unavailable: 0,
             drain_seconds: default_drain_seconds(),
             progress_deadline_seconds: default_progress_deadline(),
+            blue_green: None,
+            canary: None,
+            promote: None,
+            abort: None,
+            retry: None,
         }
     }
 }
@@ -954,6 +986,9 @@ mod tests {
         assert_eq!(scale.label_selector_path.as_deref(), Some(".status.selector"));
         let columns: Vec<_> =
             version.additional_printer_columns.iter().flatten().map(|c| c.name.to_uppercase()).collect();
-        assert_eq!(columns, ["VERSION", "REPLICAS", "READY", "STATUS", "URL", "AGE"]);
+        assert_eq!(
+            columns,
+            ["VERSION", "REPLICAS", "READY", "STATUS", "PHASE", "STEP", "WEIGHT", "URL", "AGE"]
+        );
     }
 }

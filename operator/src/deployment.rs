@@ -84,13 +84,16 @@ fn strategy(spec: &TetrisAppSpec) -> DeploymentStrategy {
         UpgradeStrategy::Recreate => {
             DeploymentStrategy { type_: Some("Recreate".to_owned()), rolling_update: None }
         }
-        UpgradeStrategy::RollingUpdate => DeploymentStrategy {
-            type_: Some("RollingUpdate".to_owned()),
-            rolling_update: Some(RollingUpdateDeployment {
-                max_surge: Some(IntOrString::Int(spec.upgrade.max_surge)),
-                max_unavailable: Some(IntOrString::Int(spec.upgrade.max_unavailable)),
-            }),
-        },
+        // A canary's or BlueGreen's stable Deployment rolls to the new version at promotion.
+        UpgradeStrategy::RollingUpdate | UpgradeStrategy::Canary | UpgradeStrategy::BlueGreen => {
+            DeploymentStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(spec.upgrade.max_surge)),
+                    max_unavailable: Some(IntOrString::Int(spec.upgrade.max_unavailable)),
+                }),
+            }
+        }
     }
 }
 

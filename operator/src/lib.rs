@@ -11,6 +11,7 @@
 //! - [`drift`]: whether a live child already holds what would be applied (pure), so no-op reconciles write nothing.
 //! - [`status`]: status computed from the live Deployment (pure).
 //! - [`notices`]: the Events a status change is worth (pure); [`version`] orders versions for them.
+//! - [`rollout`]: scale-downs and upgrades that never cut a live match (busy pods go last).
 //! - [`caches`]: watch caches of the children (they also trigger reconciles of the owning app).
 //! - [`apply`]: the apply step: server-side apply of each child the cache shows is not as desired.
 //! - [`controller`]: the reconcile pipeline (fetch, validate, build, apply, status) and the kube-rs controller.
@@ -37,6 +38,7 @@ pub mod operator;
 pub mod pdb;
 pub mod podmonitor;
 pub mod pvc;
+pub mod rollout;
 pub mod route;
 pub mod schema;
 pub mod scoreboard;

@@ -60,6 +60,9 @@ struct RunArgs {
     /// Reconciles running at once.
     #[arg(long, env = "TETRIS_OPERATOR_CONCURRENCY", default_value_t = 8)]
     concurrency: u16,
+    /// Seconds between reads of each game pod's live matches into its pod-deletion-cost (busy pods go last).
+    #[arg(long, env = "TETRIS_OPERATOR_POD_COST_SECONDS", default_value_t = 5)]
+    pod_cost_seconds: u64,
     /// Log format.
     #[arg(long, env = "TETRIS_OPERATOR_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -109,6 +112,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             resync: Duration::from_secs(args.resync_seconds.max(1)),
             concurrency: args.concurrency.max(1),
             instance: identity.clone(),
+            pod_cost_interval: Duration::from_secs(args.pod_cost_seconds.max(1)),
         },
         lease,
     };

@@ -13,7 +13,7 @@
 //! | `Upgraded`         | `status.version` changes to a higher version                            |
 //! | `RolledBack`       | `status.version` changes to a lower version                             |
 //! | `VersionChanged`   | `status.version` changes between versions of the same precedence, or not comparable |
-//! | `InvalidSpec`, `ApplyFailed`, `RolloutStuck` | `Degraded` turns True or changes its reason (Warning) |
+//! | `InvalidSpec`, `ApplyFailed`, `RolloutStuck`, `RolloutAborted` | `Degraded` turns True or changes its reason (Warning) |
 //!
 //! "Upgrade" means any change of `spec.version`, as in the design: `UpgradeStarted` and
 //! `UpgradeAbandoned` are recorded for a change to a lower version too, with a note that says
@@ -113,6 +113,7 @@ fn degradation(old: &TetrisAppStatus, new: &TetrisAppStatus) -> Option<Notice> {
         "APINotServed" => "APINotServed",
         "RouteNotAccepted" => "RouteNotAccepted",
         "RouteRefsNotResolved" => "RouteRefsNotResolved",
+        "RolloutAborted" => "RolloutAborted",
         _ => "RolloutStuck",
     };
     Some(Notice { warning: true, reason, note: message })

@@ -40,6 +40,7 @@ impl Settings {
                 resync,
                 concurrency: 8,
                 instance: "tetris-operator".to_owned(),
+                pod_cost_interval: crate::rollout::deletion_cost::DEFAULT_INTERVAL,
             },
             lease: None,
         }

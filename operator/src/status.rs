@@ -230,6 +230,8 @@ pub fn compute(
         updated_replicas: c.updated,
         url,
         selector: Some(parent.selector_string()),
+        // Filled in by the rollout step (crate::rollout::canary::decorate).
+        rollout: None,
     }
 }
 

@@ -67,11 +67,16 @@ async fn minimal_example_becomes_ready_with_owned_children_and_printer_columns()
     let table =
         env.cluster.run_kubectl(&["get", "tetrisapps", "-n", &env.ns]).expect("kubectl get tetrisapps");
     let header: Vec<&str> = table.lines().next().unwrap_or_default().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "VERSION", "REPLICAS", "READY", "STATUS", "URL", "AGE"], "{table}");
+    assert_eq!(
+        header,
+        ["NAME", "VERSION", "REPLICAS", "READY", "STATUS", "PHASE", "STEP", "WEIGHT", "URL", "AGE"],
+        "{table}"
+    );
+    // STEP and WEIGHT are empty outside a canary, so the row has two words fewer.
     let row: Vec<&str> = table.lines().nth(1).unwrap_or_default().split_whitespace().collect();
     assert_eq!(
-        &row[..6],
-        ["tetris", "0.1.0", "1", "1", "Available", &format!("http://tetris.{}.svc/", env.ns)],
+        &row[..7],
+        ["tetris", "0.1.0", "1", "1", "Available", "Healthy", &format!("http://tetris.{}.svc/", env.ns)],
         "{table}"
     );
     let short = env.cluster.run_kubectl(&["get", "ta", "-n", &env.ns, "-o", "name"]).expect("short name ta");

@@ -4,6 +4,8 @@
 //! start-up test runs the real binary against a control plane of its own, without the CRD).
 
 mod churn;
+mod bluegreen;
+mod canary;
 mod common;
 mod exposure;
 mod invalid;

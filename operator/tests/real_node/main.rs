@@ -8,6 +8,9 @@
 
 mod install;
 mod leader;
+mod progressive;
 mod restart;
+mod rollback;
+mod scale;
 mod support;
 mod upgrade;

@@ -21,6 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// The game image tags the tests move between (each binary reports its tag as its version).
 pub const OLD: &str = "0.1.0";
 pub const NEW: &str = "0.2.0";
+/// Test-only game builds with a fault compiled in (game-server/src/fault.rs, Dockerfile.game
+/// `FAULT`): one turns unready 15 s after it starts, one counts an error a second.
+pub const UNREADY: &str = "0.3.0-unready";
+pub const ERRORS: &str = "0.3.0-errors";
 pub const GAME_IMAGE: &str = "localhost/tetris-game-server";
 /// Longest wait for one step on the real node (image builds happen before, in [`world`]).
 pub const STEP: Duration = Duration::from_secs(180);
@@ -37,7 +41,7 @@ pub fn world() -> &'static World {
         let started = Instant::now();
         let cluster = LocalCluster::start(Options { nodes: 0, real_node: true, ..Options::default() })
             .unwrap_or_else(|e| panic!("the real node could not start: {e}"));
-        let images = [("operator", "dev"), ("game", OLD), ("game", NEW)];
+        let images = [("operator", "dev"), ("game", OLD), ("game", NEW), ("game", UNREADY), ("game", ERRORS)];
         for (what, tag) in images {
             let image = local_cluster::images::build(what, tag)
                 .unwrap_or_else(|e| panic!("building the {what} image {tag}: {e}"));
@@ -392,6 +396,17 @@ impl Player {
         }
     }
 
+    /// The next text message, whatever its type.
+    pub async fn next(&mut self) -> Value {
+        let msg = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+            .await
+            .expect("a message within 30s");
+        match msg {
+            Some(Ok(Message::Text(t))) => serde_json::from_str(t.as_str()).expect("server sends JSON"),
+            other => panic!("expected a message, connection gave {other:?}"),
+        }
+    }
+
     /// Two players in a private room with a match started.
     pub async fn pair(url: &str) -> (Player, Player) {
         let (mut a, _) = Player::join(url).await;
@@ -455,6 +470,49 @@ pub async fn watch_exit(pods: Api<Pod>, name: String) -> Option<(i32, Option<Str
         }
     }
     None
+}
+
+/// `ws://<pod IP>:<game port>/ws`: the test reaches one chosen pod directly (the host routes the
+/// pod range to the node), so the match lands where the test wants it.
+pub fn pod_ws_url(pod: &Pod) -> String {
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone()).expect("a running pod has an IP");
+    let port = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers[0].ports.as_ref())
+        .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
+        .map(|p| p.container_port)
+        .expect("the game port");
+    format!("ws://{ip}:{port}/ws")
+}
+
+/// `kubectl ARGS` with the `kubectl tetris` plugin on PATH (deploy/kubectl-plugin).
+pub fn kubectl_with_plugin(args: &[&str]) -> String {
+    let mut cmd = world().cluster.kubectl();
+    let kubectl_dir = PathBuf::from(cmd.get_program()).parent().expect("kubectl has a directory").to_owned();
+    let plugins = repo_path("deploy/kubectl-plugin").canonicalize().expect("plugin directory");
+    let path = format!(
+        "{}:{}:{}",
+        plugins.display(),
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = cmd.env("PATH", path).args(args).output().expect("kubectl runs");
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A pod's Prometheus page, read from its metrics port on the pod IP.
+pub async fn pod_metric(pod: &Pod, metric: &str) -> Option<f64> {
+    let ip = pod.status.as_ref()?.pod_ip.clone()?;
+    let port = pod.spec.as_ref()?.containers[0]
+        .ports
+        .as_ref()?
+        .iter()
+        .find(|p| p.name.as_deref() == Some("metrics"))?
+        .container_port;
+    let page = reqwest::get(format!("http://{ip}:{port}/metrics")).await.ok()?.text().await.ok()?;
+    page.lines().find_map(|l| l.strip_prefix(metric)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 pub fn name_of(pod: &Pod) -> String {

@@ -6,6 +6,7 @@ use deploy_tests::manifests::{
 };
 use deploy_tests::tools::{helm, repo_root};
 use deploy_tests::{OPERATOR_NAME, OPERATOR_NAMESPACE};
+use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -67,11 +68,21 @@ fn rbac_names_every_resource_and_verb() {
                     object["metadata"]["name"]
                 );
             }
+            let resources: Vec<&Value> = rule["resources"].as_array().into_iter().flatten().collect();
             assert!(
-                !rule["resources"].as_array().into_iter().flatten().any(|r| r == "secrets" || r == "pods"),
-                "{} grants access to secrets or pods: {rule}",
+                !resources.iter().any(|r| *r == "secrets"),
+                "{} grants access to secrets: {rule}",
                 object["metadata"]["name"]
             );
+            // Pods only to watch them and patch their deletion cost: no get (logs), create, delete or exec.
+            if resources.iter().any(|r| *r == "pods" || r.as_str().is_some_and(|r| r.starts_with("pods/"))) {
+                assert_eq!(
+                    resources,
+                    [&Value::from("pods")],
+                    "pods share no rule, subresources stay out: {rule}"
+                );
+                assert_eq!(rule["verbs"], serde_json::json!(["list", "watch", "patch"]), "pod verbs: {rule}");
+            }
         }
     }
 }

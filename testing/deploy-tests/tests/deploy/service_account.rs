@@ -225,6 +225,9 @@ const CAN_I: &[(&str, &str, &str, &str, bool)] = &[
     ("delete", "poddisruptionbudgets.policy", "games", "", true),
     ("create", "events.events.k8s.io", "games", "", true),
     ("update", "leases.coordination.k8s.io", OPERATOR_NAMESPACE, "", true),
+    // Game pods: watched, and patched for their pod-deletion-cost annotation.
+    ("watch", "pods", "-A", "", true),
+    ("patch", "pods", "games", "", true),
     // Secrets: not even in its own namespace.
     ("get", "secrets", OPERATOR_NAMESPACE, "", false),
     ("list", "secrets", "-A", "", false),
@@ -246,6 +249,9 @@ const CAN_I: &[(&str, &str, &str, &str, bool)] = &[
     ("create", "pods", "games", "", false),
     ("delete", "pods", "games", "", false),
     ("create", "pods", "games", "exec", false),
+    ("get", "pods", "games", "log", false),
+    ("update", "pods", "games", "", false),
+    ("patch", "pods", "games", "status", false),
     ("create", "statefulsets.apps", "games", "", false),
     ("create", "jobs.batch", "games", "", false),
     ("update", "networkpolicies.networking.k8s.io", "games", "", false),

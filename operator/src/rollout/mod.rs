@@ -1,0 +1,14 @@
+//! Upgrades and scale-downs that never cut a live match.
+//!
+//! - [`api`]: the `spec.upgrade.canary` and `status.rollout` types; [`canary`]: where a canary
+//!   stands and the Deployments that put it into effect (pure); [`analysis`]: one measurement of
+//!   the canary pods' own signals, whose failure aborts the rollout.
+//! - [`deletion_cost`]: keeps each game pod's `controller.kubernetes.io/pod-deletion-cost` equal to
+//!   the number of duo matches it is running, so every scale-down (a smaller `spec.replicas`, the
+//!   old ReplicaSet at the end of a rollout, an HPA) removes idle pods first.
+
+pub mod analysis;
+pub mod api;
+pub mod bluegreen;
+pub mod canary;
+pub mod deletion_cost;
