@@ -3,9 +3,9 @@
 //! and one in-process operator per test (the leader-election test runs two real processes; the
 //! start-up test runs the real binary against a control plane of its own, without the CRD).
 
-mod churn;
 mod bluegreen;
 mod canary;
+mod churn;
 mod common;
 mod exposure;
 mod invalid;
