@@ -26,13 +26,12 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
   IMAGE_TAG=0.2.0 hack/images/build.sh game && IMAGE_TAG=0.3.0-unready hack/images/build.sh game &&
   IMAGE_TAG=0.3.0-errors hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
 images_pid=$!
-# Every test binary and the game server's debug binary first, so the two lanes below do not
-# compile at the same time.
+# Every test binary and the game server's debug binary first, so nothing below compiles.
 suite build cargo test --workspace --no-run
 cargo build -q -p tetris-game-server
 # Two lanes at once: the Rust tests mostly wait on control planes, pods and real-time matches, and
 # so do the browser tests (Chromium plays in real time), so on 2 cores they overlap well: the
-# warm run is about as long as the longer lane instead of the sum of both. Each lane's output is
+# warm run is about as long as the longer lane instead of the sum of both. The web lane's output is
 # kept in a file and printed whole when it ends, so the two never interleave.
 lanes=${TMPDIR:-/tmp}/tetris-test-lanes.$$
 mkdir -p "$lanes"
@@ -44,7 +43,8 @@ lane() {
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 lane web env TETRIS_SERVER_BIN="$target_dir/debug/tetris-game-server" hack/test-web.sh &
 web_pid=$!
-suite rust-tests cargo test --workspace --no-fail-fast
+# The test binaries two at a time (see hack/run-test-binaries.py for why not `cargo test`).
+suite rust-tests hack/run-test-binaries.py --jobs 2
 wait "$web_pid" 2>/dev/null || true
 echo "=== web: hack/test-web.sh (ran beside rust-tests)"
 cat "$lanes/web.log"

@@ -278,10 +278,18 @@ where
 }
 
 /// The watch settings of every watch: lists are "most recent" (a consistent read, not whatever
-/// the API server's watch cache holds).
+/// the API server's watch cache holds), and each watch request asks the server to end it after
+/// [`WATCH_TIMEOUT_SECONDS`]. kube-runtime also gives up on a watch that has been silent that long
+/// (plus a margin) and resumes it; with its default of 290 s, a watch left hanging by an API
+/// server restart kept an operator deaf to every change for minutes in the churn test.
 pub fn watch_config() -> watcher::Config {
-    watcher::Config::default().list_semantic(watcher::ListSemantic::MostRecent)
+    watcher::Config::default().list_semantic(watcher::ListSemantic::MostRecent).timeout(WATCH_TIMEOUT_SECONDS)
 }
+
+/// How long one watch request lasts before it is resumed (from the resourceVersion it reached, so
+/// nothing is listed again): a dozen light requests a minute per operator, for recovery within a
+/// minute from a watch the API server silently dropped.
+pub const WATCH_TIMEOUT_SECONDS: u32 = 30;
 
 /// kube-runtime's [`watcher`], started over from a fresh list whenever the API server refuses to
 /// resume a watch from the resourceVersion it holds (410 Gone).

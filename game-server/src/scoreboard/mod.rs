@@ -236,10 +236,15 @@ pub fn tables_json(ruleset: Ruleset, tables: &[Vec<Entry>; 4], limit: usize) -> 
     serde_json::to_string(&map).expect("a JSON map serializes")
 }
 
+/// How often the writer looks for commits of other processes sharing the file.
+pub(crate) const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub(crate) enum Command {
     Submit(Box<Submission>, oneshot::Sender<Result<Accepted, SubmitError>>),
     /// Try a small write transaction and report whether it committed.
     Probe(oneshot::Sender<bool>),
+    /// Reload the tables if another process has committed to the file.
+    FollowOthers,
     Stop(oneshot::Sender<()>),
 }
 
@@ -399,10 +404,26 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (boards_tx, boards_rx) = watch::channel(Arc::new(boards));
         let healthy = Arc::new(AtomicBool::new(true));
-        let writer = Writer { conn, size, ruleset, boards: boards_tx, healthy: healthy.clone() };
+        let writer =
+            Writer { conn, size, ruleset, boards: boards_tx, healthy: healthy.clone(), data_version: None };
         std::thread::Builder::new()
             .name("scoreboard-writer".into())
             .spawn(move || writer.run(rx))
+            .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        // Several replicas on one node share the file; each one's boards follow the others' commits.
+        // A weak sender, so the writer still ends when the store is dropped.
+        let follow = tx.downgrade();
+        std::thread::Builder::new()
+            .name("scoreboard-follow".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(FOLLOW_INTERVAL);
+                    let Some(tx) = follow.upgrade() else { return };
+                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Command::FollowOthers) {
+                        return;
+                    }
+                }
+            })
             .map_err(|e| err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         let store = SqliteStore { tx, healthy, probe: Arc::new(Mutex::new(probe)) };
         Ok((store, boards_rx, key))

@@ -17,6 +17,9 @@ pub(crate) struct Writer {
     pub(crate) ruleset: Ruleset,
     pub(crate) boards: watch::Sender<Arc<Boards>>,
     pub(crate) healthy: Arc<AtomicBool>,
+    /// The file's `PRAGMA data_version` when last looked at: it changes when another process
+    /// (another replica sharing the file on the same node) commits.
+    pub(crate) data_version: Option<i64>,
 }
 
 impl Writer {
@@ -32,6 +35,7 @@ impl Writer {
                     Command::Probe(reply) => {
                         let _ = reply.send(self.probe());
                     }
+                    Command::FollowOthers => self.follow_others(),
                     Command::Stop(done) => stop = Some(done),
                 }
                 if stop.is_none() && batch.len() < MAX_BATCH {
@@ -102,6 +106,18 @@ impl Writer {
             .is_ok();
         self.healthy.store(ok, Ordering::Relaxed);
         ok
+    }
+
+    /// Reloads the tables if another process committed since the last look, so a score accepted by
+    /// another replica sharing the file reaches this one's boards (and its live pages) within one
+    /// [`super::FOLLOW_INTERVAL`]. The server's own commits refresh the tables at once (`write`).
+    fn follow_others(&mut self) {
+        let Ok(version) = self.conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)) else {
+            return;
+        };
+        if self.data_version.replace(version).is_some_and(|seen| seen != version) {
+            self.refresh();
+        }
     }
 
     /// Reloads the top-N tables and publishes them if they changed.

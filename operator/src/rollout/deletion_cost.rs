@@ -23,14 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus};
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tracing::{debug, warn};
 
-use crate::caches::{namespaced_or_all, watch_config};
+use crate::caches::{namespaced_or_all, relisting_watcher, watch_config};
 use crate::meta::{APP_LABEL, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, METRICS_PORT_NAME, PORT_NAME};
 use crate::metrics::Metrics;
 
@@ -87,9 +87,9 @@ impl Tracker {
         let (pods, writer) = reflector::store();
         let config = watch_config()
             .labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY},app.kubernetes.io/component=game-server"));
-        let watch = watcher(api, config)
+        let watch = relisting_watcher(api, config)
             .default_backoff()
-            .modify(|pod| pod.managed_fields_mut().clear())
+            .modify(slim)
             .reflect(writer)
             .for_each(|_| futures::future::ready(()));
         let http = reqwest::Client::builder()
@@ -204,6 +204,46 @@ impl Tracker {
 
 /// Whether a pod can be asked for its matches and is worth a cost: running, not terminating (a
 /// terminating pod is already chosen), with an IP.
+/// Keeps of a pod only what the scans and the analysis read: its metadata (without managed
+/// fields), its containers' names and ports, and its phase, IP, conditions and container restart
+/// counts. A game pod's spec and status are most of its size (environment, volumes, probes,
+/// security context, image IDs), and the operator watches every game pod it runs.
+fn slim(pod: &mut Pod) {
+    pod.managed_fields_mut().clear();
+    pod.spec = pod.spec.take().map(|spec| PodSpec {
+        containers: spec
+            .containers
+            .into_iter()
+            .map(|c| Container { name: c.name, ports: c.ports, ..Container::default() })
+            .collect(),
+        ..PodSpec::default()
+    });
+    pod.status = pod.status.take().map(|status| PodStatus {
+        phase: status.phase,
+        pod_ip: status.pod_ip,
+        conditions: status.conditions.map(|cs| {
+            cs.into_iter()
+                .map(|mut c| {
+                    c.message = None;
+                    c
+                })
+                .collect()
+        }),
+        container_statuses: status.container_statuses.map(|cs| {
+            cs.into_iter()
+                .map(|mut c| {
+                    c.image_id = String::new();
+                    c.container_id = None;
+                    c.last_state = None;
+                    c.state = None;
+                    c
+                })
+                .collect()
+        }),
+        ..PodStatus::default()
+    });
+}
+
 fn scannable(pod: &Pod) -> bool {
     let status = pod.status.as_ref();
     pod.metadata.deletion_timestamp.is_none()
@@ -259,6 +299,40 @@ mod tests {
         # TYPE tetris_matches_playing_total counter\n\
         tetris_matches_playing_total 7\n\
         # EOF\n";
+
+    #[test]
+    fn the_cached_pod_keeps_what_scans_and_analysis_read_and_nothing_else() {
+        let mut pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "arcade-1", "namespace": "games", "labels": {"gameops.dev/tetrisapp": "arcade"},
+                "annotations": {DELETION_COST_ANNOTATION: "3"},
+                "managedFields": [{"manager": "kubelet", "operation": "Update"}]},
+            "spec": {"containers": [{"name": "game", "image": "tetris-game:1.0.0",
+                "env": [{"name": "TETRIS_TITLE", "value": "x"}],
+                "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}]}],
+                "volumes": [{"name": "data", "emptyDir": {}}], "nodeName": "n1"},
+            "status": {"phase": "Running", "podIP": "10.124.0.7", "hostIP": "10.123.0.2",
+                "conditions": [{"type": "Ready", "status": "True", "message": "long text"}],
+                "containerStatuses": [{"name": "game", "image": "tetris-game:1.0.0", "imageID": "sha256:abc",
+                    "ready": true, "restartCount": 2, "state": {"running": {}}}]}
+        }))
+        .expect("pod");
+        slim(&mut pod);
+        assert!(pod.metadata.managed_fields.as_ref().is_none_or(Vec::is_empty));
+        assert_eq!(current_cost(&pod), Some(3), "annotations kept");
+        assert_eq!(metrics_url(&pod).as_deref(), Some("http://10.124.0.7:9090/metrics"), "ports and IP kept");
+        assert!(scannable(&pod));
+        let spec = pod.spec.as_ref().expect("spec");
+        assert!(
+            spec.volumes.is_none() && spec.containers[0].env.is_none() && spec.containers[0].image.is_none()
+        );
+        let status = pod.status.as_ref().expect("status");
+        assert_eq!(status.container_statuses.as_ref().map(|c| c[0].restart_count), Some(2), "restarts kept");
+        assert_eq!(status.conditions.as_ref().map(|c| c[0].status.as_str()), Some("True"), "readiness kept");
+        assert!(
+            status.host_ip.is_none()
+                && status.container_statuses.as_ref().is_some_and(|c| c[0].image_id.is_empty())
+        );
+    }
 
     #[test]
     fn reads_the_gauge_and_not_a_metric_that_shares_its_prefix() {
