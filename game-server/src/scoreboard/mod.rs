@@ -397,6 +397,8 @@ impl SqliteStore {
         let conn = open_writer(path).map_err(err)?;
         let key = load_key(&conn).map_err(err)?;
         let size = usize::from(size);
+        // Read before the tables, so a commit of another process in between is caught up with.
+        let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)).ok();
         let boards = Boards::new(ruleset, all_tops(&conn, ruleset, size).map_err(err)?);
         let probe = Connection::open(path).map_err(err)?;
         probe.busy_timeout(std::time::Duration::from_secs(1)).map_err(err)?;
@@ -405,7 +407,7 @@ impl SqliteStore {
         let (boards_tx, boards_rx) = watch::channel(Arc::new(boards));
         let healthy = Arc::new(AtomicBool::new(true));
         let writer =
-            Writer { conn, size, ruleset, boards: boards_tx, healthy: healthy.clone(), data_version: None };
+            Writer { conn, size, ruleset, boards: boards_tx, healthy: healthy.clone(), data_version };
         std::thread::Builder::new()
             .name("scoreboard-writer".into())
             .spawn(move || writer.run(rx))

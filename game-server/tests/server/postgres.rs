@@ -446,3 +446,39 @@ async fn players_on_different_replicas_play_each_other() {
     assert!(home.exit(Duration::from_secs(25)).await.success(), "{}", home.output());
     drop(other);
 }
+
+/// The same promise with SQLite, for replicas sharing one file on one node (several replicas of
+/// a SQLite app, or the old and new versions of a blue/green upgrade): a score accepted by one
+/// process reaches the pages and the API of the other, which follows the file's commits. Without
+/// that, the other kept its in-memory tables until its own next best, and a real-node blue/green
+/// test found an acknowledged score missing from the board the new pods served.
+#[tokio::test]
+async fn sqlite_replicas_sharing_a_file_show_each_others_scores() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("scores.db");
+    let a = Spawned::start(&file, &[]).await;
+    let b = Spawned::start(&file, &[]).await;
+    let mut watcher = Client::greeted(&b.ws_url()).await;
+    watcher.send(json!({"type": "watch_scores"})).await;
+    watcher.expect("scores").await;
+
+    let game = new_game(&a).await;
+    let (status, _) = post(&a, &played(&game, "sharedfile", 3)).await;
+    assert_eq!(status, 201);
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let msg = watcher.expect("scores").await;
+            if msg["solo"].as_array().expect("solo table").iter().any(|e| e["name"] == "sharedfile") {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the page on B shows the score A accepted");
+    let boards: Value =
+        b.http.get(b.url("/api/scores")).send().await.expect("GET").json().await.expect("json");
+    assert!(
+        boards["solo"].as_array().expect("solo").iter().any(|e| e["name"] == "sharedfile"),
+        "B's API shows it: {boards}"
+    );
+}
