@@ -22,8 +22,19 @@ import tempfile
 import threading
 import time
 
-# The binaries known to take longest start first (by target name); the rest follow in build order.
-LONGEST_FIRST = ["real_node", "e2e", "deploy", "argocd", "server", "control_plane"]
+# The binaries known to take longest start first (package/target); the rest follow in build order.
+# Two binaries that use the real node (the operator's real_node, local-cluster's real_node) are
+# not started together: the node is one per machine, so the second would hold a lane while it
+# waits for the node's lock.
+LONGEST_FIRST = [
+    "tetris-operator/real_node",
+    "tetris-operator/e2e",
+    "deploy-tests/deploy",
+    "tetris-operator/argocd",
+    "tetris-game-server/server",
+    "local-cluster/control_plane",
+    "local-cluster/real_node",
+]
 
 
 def binaries():
@@ -48,7 +59,7 @@ def binaries():
         target = msg["target"]
         found.append((msg["package_id"], target["name"], target["kind"][0], msg["executable"], manifest))
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    found.sort(key=lambda b: rank.get(b[1], len(rank)))
+    found.sort(key=lambda b: rank.get(f"{package_name(b[0])}/{b[1]}", len(rank)))
     return found
 
 

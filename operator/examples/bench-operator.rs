@@ -607,8 +607,13 @@ fn quantile(after: &str, before: &str, name: &str, q: f64) -> f64 {
             .collect()
     };
     let (a, b) = (buckets(after), buckets(before));
-    let cumulative: Vec<(f64, f64)> =
-        a.iter().map(|(le, c)| (*le as f64 / 1e6, c - b.get(le).copied().unwrap_or(0.0))).collect();
+    let cumulative: Vec<(f64, f64)> = a
+        .iter()
+        .map(|(le, c)| {
+            let bound = if *le == u64::MAX { f64::INFINITY } else { *le as f64 / 1e6 };
+            (bound, c - b.get(le).copied().unwrap_or(0.0))
+        })
+        .collect();
     let Some(&(_, total)) = cumulative.last() else { return f64::NAN };
     if total <= 0.0 {
         return f64::NAN;
@@ -618,7 +623,8 @@ fn quantile(after: &str, before: &str, name: &str, q: f64) -> f64 {
     for (le, c) in cumulative {
         if c >= rank {
             if !le.is_finite() {
-                return prev_le;
+                // Beyond the last bucket (10 s): printed as `inf`.
+                return f64::INFINITY;
             }
             return prev_le + (le - prev_le) * (rank - prev_c) / (c - prev_c).max(1e-9);
         }
