@@ -23,9 +23,8 @@ import threading
 import time
 
 # The binaries known to take longest start first (package/target); the rest follow in build order.
-# Two binaries that use the real node (the operator's real_node, local-cluster's real_node) are
-# not started together: the node is one per machine, so the second would hold a lane while it
-# waits for the node's lock.
+# Two binaries that use the real node (the operator's real_node, local-cluster's real_node) never
+# run together (see `pick`), and local-cluster's goes last so it does not hold a lane waiting.
 LONGEST_FIRST = [
     "tetris-operator/real_node",
     "tetris-operator/e2e",
@@ -35,6 +34,10 @@ LONGEST_FIRST = [
     "local-cluster/control_plane",
     "local-cluster/real_node",
 ]
+
+
+# The target name of the binaries that start the real node (one per machine).
+REAL_NODE = "real_node"
 
 
 def binaries():
@@ -106,13 +109,31 @@ def main():
     pending = list(todo)
     threads = []
 
+    running = []
+
+    def pick():
+        """The next binary to start, or None to wait: one real-node binary at a time (the cleanup
+        test checks the host for any run's leftovers, so it must not see another run's node)."""
+        for i, binary in enumerate(pending):
+            if binary[1] == REAL_NODE and REAL_NODE in running:
+                continue
+            return pending.pop(i)
+        return None
+
     def worker():
         while True:
             with lock:
                 if not pending:
                     return
-                binary = pending.pop(0)
+                binary = pick()
+                if binary is not None:
+                    running.append(binary[1])
+            if binary is None:
+                time.sleep(1)
+                continue
             run(binary)
+            with lock:
+                running.remove(binary[1])
 
     for _ in range(max(1, jobs)):
         t = threading.Thread(target=worker)
