@@ -7,6 +7,9 @@ SHELL := /bin/bash
 export TETRIS_CACHE ?= $(HOME)/.cache/tetris-operator
 # Builds go to a cache outside the clone, so a fresh clone (CI) reuses compiled dependencies.
 export CARGO_TARGET_DIR ?= $(TETRIS_CACHE)/target
+# No incremental data: a fresh clone's workspace crates compile from scratch anyway (their paths,
+# and so their hashes, differ per clone), and incremental data of every clone path piled up to 16 GB.
+export CARGO_INCREMENTAL ?= 0
 
 .PHONY: demo test setup control-plane lint unit-test test-rust test-web test-deploy bench bench-game bench-operator crds fmt
 
