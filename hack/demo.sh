@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+say() { printf '\n\033[1m==> %s\033[0m (%ss)\n' "$*" "$SECONDS"; }
 wait_for() { # what, seconds, command...
   local what=$1 limit=$2; shift 2
   for ((i = 0; i < limit * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
@@ -45,8 +45,14 @@ while read -r _ archive; do archives+=("$archive"); done < <(
   IMAGE_TAG=0.1.0 hack/images/build.sh game
   IMAGE_TAG=0.2.0 hack/images/build.sh game
 )
-cargo build -q -p local-cluster
-bin=${CARGO_TARGET_DIR:-target}/debug
+# make test passes the local-cluster binary its test build made (a `cargo build -p` here would
+# compile the workspace crates again, with another feature set).
+if [[ -n ${TETRIS_LOCAL_CLUSTER_BIN:-} ]]; then
+  bin=$(dirname "$TETRIS_LOCAL_CLUSTER_BIN")
+else
+  cargo build -q -p local-cluster
+  bin=${CARGO_TARGET_DIR:-target}/debug
+fi
 
 say "Starting the local cluster with a real node"
 load=()

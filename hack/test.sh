@@ -26,9 +26,15 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
   IMAGE_TAG=0.2.0 hack/images/build.sh game && IMAGE_TAG=0.3.0-unready hack/images/build.sh game &&
   IMAGE_TAG=0.3.0-errors hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
 images_pid=$!
-# Every test binary and the game server's debug binary first, so nothing below compiles.
+# Every test binary first, so nothing below compiles. It also builds the three binaries the
+# integration tests run (into $CARGO_TARGET_DIR/debug/); everything below uses those, because a
+# `cargo build -p <one package>` would compile the workspace crates once more, with another
+# feature set (cargo unifies features over the packages and targets it builds).
 suite build cargo test --workspace --no-run
-cargo build -q -p tetris-game-server
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
+export TETRIS_OPERATOR_BIN=$target_dir/debug/tetris-operator
+export TETRIS_SERVER_BIN=$target_dir/debug/tetris-game-server
+export TETRIS_LOCAL_CLUSTER_BIN=$target_dir/debug/local-cluster
 # Two lanes at once: the Rust tests mostly wait on control planes, pods and real-time matches, and
 # so do the browser tests (Chromium plays in real time), so on 2 cores they overlap well: the
 # warm run is about as long as the longer lane instead of the sum of both. The web lane's output is
@@ -40,8 +46,7 @@ lane() {
   local start=$SECONDS
   if "$@" >"$lanes/$name.log" 2>&1; then echo "ok $((SECONDS - start))" >"$lanes/$name.rc"; else echo "FAILED $((SECONDS - start))" >"$lanes/$name.rc"; fi
 }
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}
-lane web env TETRIS_SERVER_BIN="$target_dir/debug/tetris-game-server" hack/test-web.sh &
+lane web hack/test-web.sh &
 web_pid=$!
 # The test binaries two at a time (see hack/run-test-binaries.py for why not `cargo test`).
 suite rust-tests hack/run-test-binaries.py --jobs 2

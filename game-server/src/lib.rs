@@ -92,15 +92,29 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long requests still in flight after the drain may take before the server stops anyway.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The release this binary reports (`/version`, `/api/config`): `TETRIS_BUILD_VERSION` at build
-/// time (the image build passes its tag), else the crate version.
-pub const VERSION: &str = match option_env!("TETRIS_BUILD_VERSION") {
-    Some(v) => v,
-    None => env!("CARGO_PKG_VERSION"),
-};
+/// What the binary was built as: its release and, in a test build, its fault. The binary's
+/// `main` reads both at compile time (`TETRIS_BUILD_VERSION`, `TETRIS_BUILD_FAULT`) and stamps
+/// them here once, before serving, so only the small binary crate is compiled per image tag: the
+/// library is the same for every tag (each game image build compiled it whole before).
+#[derive(Clone, Copy, Debug)]
+pub struct Build {
+    /// The release this binary reports (`/version`, `/api/config`).
+    pub version: &'static str,
+    /// The fault of a test build (see [`fault`]), `None` in every published image.
+    pub fault: Option<&'static str>,
+}
 
-/// The fault compiled into a test build (`TETRIS_BUILD_FAULT`), `None` in every published image.
-pub const FAULT: Option<&str> = fault::FAULT;
+static BUILD: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
+
+/// Stamps what the binary was built as; only the first call counts (the binary's `main` makes it).
+pub fn stamp_build(build: Build) {
+    let _ = BUILD.set(build);
+}
+
+/// What the binary was built as: the stamp, else (tests, embedders) the crate version and no fault.
+pub fn build() -> Build {
+    BUILD.get().copied().unwrap_or(Build { version: env!("CARGO_PKG_VERSION"), fault: None })
+}
 
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
@@ -221,7 +235,7 @@ impl AppState {
                 "startLevelMax": config.start_level_max,
                 "scoreboardSize": config.scoreboard_size,
                 "protocol": protocol::PROTOCOL_VERSION,
-                "version": VERSION,
+                "version": build().version,
                 "limits": {
                     "nameMaxChars": names::MAX_NAME_CHARS,
                     "maxMessageBytes": protocol::MAX_MESSAGE_BYTES,
@@ -235,7 +249,7 @@ impl AppState {
         let version_json = Bytes::from(
             serde_json::json!({
                 "name": env!("CARGO_PKG_NAME"),
-                "version": VERSION,
+                "version": build().version,
                 "ruleset": config.ruleset.as_str(),
                 "protocol": protocol::PROTOCOL_VERSION,
             })
@@ -352,9 +366,24 @@ pub async fn run_with_settings(
     settings: settings::Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    run_settings_boxed(listener, config, settings, Box::pin(shutdown)).await
+}
+
+/// The shutdown signal, boxed: the public functions are generic over it, and everything behind
+/// them takes this instead, so the server is compiled once, in this library, and not again in
+/// every crate that calls it with its own future type (the binary crate, recompiled for each image
+/// tag, stays small; see [`Build`]).
+type Shutdown = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+async fn run_settings_boxed(
+    listener: TcpListener,
+    config: GameConfig,
+    settings: settings::Settings,
+    shutdown: Shutdown,
+) -> Result<(), RunError> {
     let hub = HubConfig::from(&config);
     let state = AppState::open(config, hub, settings).await?;
-    serve(listener, state, RunOptions::default(), shutdown).await
+    serve_boxed(listener, state, RunOptions::default(), shutdown).await
 }
 
 /// [`run`] with explicit options.
@@ -365,7 +394,7 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let state = AppState::new(config)?;
-    serve(listener, state, options, shutdown).await
+    serve_boxed(listener, state, options, Box::pin(shutdown)).await
 }
 
 /// Serves an already built state (tests use this to inspect the state while serving).
@@ -374,6 +403,15 @@ pub async fn serve(
     state: AppState,
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    serve_boxed(listener, state, options, Box::pin(shutdown)).await
+}
+
+async fn serve_boxed(
+    listener: TcpListener,
+    state: AppState,
+    options: RunOptions,
+    shutdown: Shutdown,
 ) -> Result<(), RunError> {
     let listener_addr = listener.local_addr();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -7,6 +7,17 @@ use tetris_config::{GameConfig, LogLevel};
 use tetris_game_server::settings::Settings;
 use tracing_subscriber::filter::LevelFilter;
 
+/// The release this binary reports: `TETRIS_BUILD_VERSION` at build time (the image build passes
+/// its tag), else the crate version. Read here, in the binary crate, so a new tag recompiles only
+/// this file (see [`tetris_game_server::Build`]).
+const VERSION: &str = match option_env!("TETRIS_BUILD_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
+/// The fault of a test build (`TETRIS_BUILD_FAULT`, see `fault.rs`), `None` in every published image.
+const FAULT: Option<&str> = option_env!("TETRIS_BUILD_FAULT");
+
 /// The Tetris game server: web client, duo matches over WebSocket, SQLite or PostgreSQL scoreboard.
 ///
 /// Configuration comes only from environment variables (TETRIS_ADDRESS, TETRIS_PORT, TETRIS_DATABASE,
@@ -19,7 +30,7 @@ use tracing_subscriber::filter::LevelFilter;
 /// TETRIS_DATABASE_POOL_SIZE, TETRIS_POD_IP). An invalid value stops the server
 /// with a message naming the variable. SIGTERM or Ctrl-C starts a graceful drain.
 #[derive(Parser)]
-#[command(version = tetris_game_server::VERSION)]
+#[command(version = VERSION)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -42,6 +53,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    tetris_game_server::stamp_build(tetris_game_server::Build { version: VERSION, fault: FAULT });
     if let Some(Command::ImportSqlite { from, to }) = Cli::parse().command {
         return import(&from, &to);
     }
@@ -99,7 +111,7 @@ fn serve(config: GameConfig, settings: Settings) -> anyhow::Result<()> {
             .with_context(|| format!("binding {}:{} (TETRIS_ADDRESS, TETRIS_PORT)", config.address, config.port))?;
         let local = listener.local_addr().context("reading the bound address")?;
         tracing::info!(address = %local, ruleset = %config.ruleset, backend = settings.backend.name(), "listening");
-        if let Some(fault) = tetris_game_server::FAULT {
+        if let Some(fault) = FAULT {
             tracing::warn!(fault, "this is a test build with an injected fault (TETRIS_BUILD_FAULT); never run it for players");
         }
         tetris_game_server::run_with_settings(listener, config, settings, shutdown_signal()).await?;

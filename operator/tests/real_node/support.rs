@@ -169,7 +169,16 @@ impl Env {
         let spec = svc.spec.expect("Service has a spec");
         let ip = spec.cluster_ip.expect("ClusterIP");
         let port = spec.ports.and_then(|p| p.first().map(|p| p.port)).expect("a port");
-        format!("http://{ip}:{port}")
+        // The app is Ready once its pods are, but the node's proxy rules for the ClusterIP may
+        // lag behind the endpoints (a loaded machine saw "connection refused" right after
+        // Ready): wait until the address takes a connection.
+        let addr = format!("{ip}:{port}");
+        eventually(&format!("Service {name} takes connections at {addr}"), STEP, || async {
+            let connect = tokio::net::TcpStream::connect(&addr);
+            matches!(tokio::time::timeout(Duration::from_secs(2), connect).await, Ok(Ok(_))).then_some(())
+        })
+        .await;
+        format!("http://{addr}")
     }
 
     /// Addresses of the app's Service endpoints that are ready.
