@@ -11,7 +11,12 @@ the working directory and `CARGO_*` variables cargo would give them.
 Each binary's output goes to a log that is printed whole when it ends (so outputs never
 interleave); the longest binaries start first. Exits non-zero if any binary failed.
 
-    hack/run-test-binaries.py [--jobs N] [-- <arguments for every test binary>]
+    hack/run-test-binaries.py [--jobs N] [--real-node-shell 'LABEL=COMMAND']... [-- <arguments for every test binary>]
+
+`--real-node-shell` adds a shell command that uses the real node (`make test` passes the demo's
+smoke run): it runs in a lane like a binary, never beside another real-node job, right after the
+operator's real-node binary frees the node, so the demo overlaps the other lane instead of
+running after both.
 """
 
 import json
@@ -66,6 +71,11 @@ def binaries():
     return found
 
 
+def is_real_node(binary):
+    """Whether a job uses the machine's one real node: the real_node binaries and the shell jobs."""
+    return binary[1] == REAL_NODE or binary[2] == "shell"
+
+
 def package_name(package_id):
     # "path+file:///repo/operator#tetris-operator@0.1.0" or "path+file:///repo/config#0.1.0"
     tail = package_id.split("#", 1)[-1]
@@ -78,23 +88,35 @@ def package_name(package_id):
 def main():
     args = sys.argv[1:]
     jobs = 2
-    if args[:1] == ["--jobs"]:
-        jobs, args = int(args[1]), args[2:]
+    shells = []
+    while args[:1] in (["--jobs"], ["--real-node-shell"]):
+        if args[0] == "--jobs":
+            jobs = int(args[1])
+        else:
+            label, _, command = args[1].partition("=")
+            shells.append(("shell", label, "shell", command, os.getcwd()))
+        args = args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
     todo = binaries()
+    # Shell jobs go right after the first real-node binary (see the module doc).
+    at = next((i + 1 for i, b in enumerate(todo) if b[1] == REAL_NODE), 0)
+    todo[at:at] = shells
     lock = threading.Lock()
     failed, results = [], []
     start_all = time.monotonic()
 
     def run(binary):
         package_id, name, kind, exe, manifest = binary
-        pkg = package_name(package_id)
-        label = f"{pkg} {kind} {name}"
-        env = dict(os.environ, CARGO_MANIFEST_DIR=manifest, CARGO_PKG_NAME=pkg, CARGO_CRATE_NAME=name.replace("-", "_"))
+        if kind == "shell":
+            label, command, env = name, ["bash", "-c", exe], dict(os.environ)
+        else:
+            pkg = package_name(package_id)
+            label, command = f"{pkg} {kind} {name}", [exe, *args]
+            env = dict(os.environ, CARGO_MANIFEST_DIR=manifest, CARGO_PKG_NAME=pkg, CARGO_CRATE_NAME=name.replace("-", "_"))
         with tempfile.TemporaryFile(mode="w+") as log:
             started = time.monotonic()
-            code = subprocess.run([exe, *args], cwd=manifest, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+            code = subprocess.run(command, cwd=manifest, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
             took = time.monotonic() - started
             log.seek(0)
             text = log.read()
@@ -115,7 +137,7 @@ def main():
         """The next binary to start, or None to wait: one real-node binary at a time (the cleanup
         test checks the host for any run's leftovers, so it must not see another run's node)."""
         for i, binary in enumerate(pending):
-            if binary[1] == REAL_NODE and REAL_NODE in running:
+            if is_real_node(binary) and any(is_real_node(b) for b in running):
                 continue
             return pending.pop(i)
         return None
@@ -127,13 +149,13 @@ def main():
                     return
                 binary = pick()
                 if binary is not None:
-                    running.append(binary[1])
+                    running.append(binary)
             if binary is None:
                 time.sleep(1)
                 continue
             run(binary)
             with lock:
-                running.remove(binary[1])
+                running.remove(binary)
 
     for _ in range(max(1, jobs)):
         t = threading.Thread(target=worker)

@@ -26,15 +26,17 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
   IMAGE_TAG=0.2.0 hack/images/build.sh game && IMAGE_TAG=0.3.0-unready hack/images/build.sh game &&
   IMAGE_TAG=0.3.0-errors hack/images/build.sh game) >/dev/null 2>"${TMPDIR:-/tmp}/tetris-test-images.log" &
 images_pid=$!
-# Every test binary first, so nothing below compiles. It also builds the three binaries the
-# integration tests run (into $CARGO_TARGET_DIR/debug/); everything below uses those, because a
-# `cargo build -p <one package>` would compile the workspace crates once more, with another
-# feature set (cargo unifies features over the packages and targets it builds).
-suite build cargo test --workspace --no-run
+# The game server's test build first, then the web lane starts on its binary while the rest of
+# the workspace compiles. Everything below runs the binaries of this test build (in
+# $CARGO_TARGET_DIR/debug/): a `cargo build -p <one package>` would compile the workspace crates
+# once more, with another feature set (cargo unifies features over the packages and targets it
+# builds; `--workspace --test server` resolves them as the whole build does, so nothing of it is
+# compiled twice).
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 export TETRIS_OPERATOR_BIN=$target_dir/debug/tetris-operator
 export TETRIS_SERVER_BIN=$target_dir/debug/tetris-game-server
 export TETRIS_LOCAL_CLUSTER_BIN=$target_dir/debug/local-cluster
+suite build-game-server cargo test --workspace --no-run --test server
 # Two lanes at once: the Rust tests mostly wait on control planes, pods and real-time matches, and
 # so do the browser tests (Chromium plays in real time), so on 2 cores they overlap well: the
 # warm run is about as long as the longer lane instead of the sum of both. The web lane's output is
@@ -48,8 +50,14 @@ lane() {
 }
 lane web hack/test-web.sh &
 web_pid=$!
-# The test binaries two at a time (see hack/run-test-binaries.py for why not `cargo test`).
-suite rust-tests hack/run-test-binaries.py --jobs 2
+# Every other test binary.
+suite build cargo test --workspace --no-run
+# The test binaries two at a time (see hack/run-test-binaries.py for why not `cargo test`), and the
+# README's first command end to end, answering once instead of waiting for Ctrl-C, in a lane of
+# its own once the real-node tests free the node.
+demo_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+suite rust-tests hack/run-test-binaries.py --jobs 2 \
+  --real-node-shell "demo (make demo, answering once)=DEMO_SMOKE=1 DEMO_PORT=$demo_port hack/demo.sh"
 wait "$web_pid" 2>/dev/null || true
 echo "=== web: hack/test-web.sh (ran beside rust-tests)"
 cat "$lanes/web.log"
@@ -62,9 +70,6 @@ fi
 rm -rf "$lanes"
 wait "$images_pid" 2>/dev/null || true
 suite deploy hack/test-deploy.sh
-# The README's first command, end to end, answering once instead of waiting for Ctrl-C.
-demo_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-suite demo env DEMO_SMOKE=1 DEMO_PORT="$demo_port" hack/demo.sh
 
 echo
 ((failed)) && echo "failed suites: ${failures[*]}"
