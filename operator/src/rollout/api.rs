@@ -43,7 +43,7 @@ impl Default for BlueGreenSpec {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CanarySpec {
-    /// What happens, in order, after `spec.version` changes: `setWeight` (percent of new matches for the new version, given by replica counts: canary pods = ceil(weight x replicas / 100), stable pods = replicas - canary pods) and `pause` (for `seconds`, or until promoted). After the last step the stable Deployment rolls to the new version and the canary pods drain and go.
+    /// What happens, in order, after `spec.version` changes: `setWeight` (percent of new matches for the new version), `pause` (for `seconds`, or until promoted) and `testers` (requests with a header or cookie go to the new version, with `spec.route` only). Without `spec.route` a weight is given by replica counts: canary pods = ceil(weight x replicas / 100), stable pods = replicas - canary pods. With `spec.route` it is given exactly by the HTTPRoute's backendRef weights (`<name>` 100 - weight, `<name>-canary` weight); the stable Deployment keeps every replica and the canary gets ceil(weight x replicas / 100) pods (at least one during a `testers` step). After the last step the stable Deployment rolls to the new version and the canary pods drain and go.
     #[schemars(length(min = 1, max = 20))]
     pub steps: Vec<CanaryStep>,
     /// Checks of the canary pods' own signals while they run; a failure aborts the rollout without a human.
@@ -87,9 +87,9 @@ fn default_max_errors() -> i32 {
     60
 }
 
-/// One canary step: exactly one of `setWeight` and `pause`.
+/// One canary step: exactly one of `setWeight`, `pause` and `testers`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = kube::core::Rule::new("has(self.setWeight) != has(self.pause)").message("upgrade.canary.steps[]: each step has exactly one of setWeight and pause").reason(::kube::core::Reason::FieldValueInvalid))]
+#[x_kube(validation = kube::core::Rule::new("(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.testers) ? 1 : 0) == 1").message("upgrade.canary.steps[]: each step has exactly one of setWeight, pause and testers").reason(::kube::core::Reason::FieldValueInvalid))]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryStep {
     /// Percent (0-100) of new matches the new version takes from this step on.
@@ -99,6 +99,56 @@ pub struct CanaryStep {
     /// Waits `seconds`, or without `seconds` until promoted (`kubectl tetris promote`, or `spec.upgrade.promote` set to `spec.version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<PauseStep>,
+    /// A/B: requests carrying a header or cookie go to the new version (an extra HTTPRoute rule, so `spec.route` is required), the others by the weight so far; holds like a pause (for `seconds`, or until promoted), and the rule goes when the step has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testers: Option<TestersStep>,
+}
+
+/// An A/B step: who counts as a tester, and how long the step holds.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = kube::core::Rule::new("has(self.header) != has(self.cookie)").message("upgrade.canary.steps[].testers: set exactly one of header and cookie").reason(::kube::core::Reason::FieldValueInvalid))]
+#[serde(rename_all = "camelCase")]
+pub struct TestersStep {
+    /// Testers send this request header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderMatch>,
+    /// Testers carry this cookie (matched as a regular expression on the `Cookie` header, so the Gateway must support `RegularExpression` header matches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<CookieMatch>,
+    /// How long the step holds (1-86400); absent holds until promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub seconds: Option<i32>,
+}
+
+/// A request header testers send: its exact `value`, or a `regex` its value matches.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = kube::core::Rule::new("has(self.value) != has(self.regex)").message("upgrade.canary.steps[].testers.header: set exactly one of value and regex").reason(::kube::core::Reason::FieldValueInvalid))]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderMatch {
+    /// Header name (an HTTP token, e.g. `X-Tetris-Canary`; compared case-insensitively by Gateways).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"), length(min = 1, max = 256))]
+    pub name: String,
+    /// The exact value (Gateway API match type `Exact`, core support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 4096))]
+    pub value: Option<String>,
+    /// A regular expression the value matches (match type `RegularExpression`; its dialect is the Gateway's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub regex: Option<String>,
+}
+
+/// A cookie testers carry, with its exact value.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CookieMatch {
+    /// Cookie name.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]+$"), length(min = 1, max = 128))]
+    pub name: String,
+    /// Cookie value.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._~-]+$"), length(min = 1, max = 256))]
+    pub value: String,
 }
 
 /// A pause of the canary.
@@ -124,7 +174,7 @@ pub struct RolloutStatus {
     /// Index of the canary step under way (equal to the number of steps while promoting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<i32>,
-    /// Percent of new matches the new version takes now (its share of the pods behind the Service).
+    /// Percent of new matches the new version takes now: its share of the pods behind the Service, or with `spec.route` the canary backendRef's weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_weight: Option<i32>,
     /// The version the stable pods run.

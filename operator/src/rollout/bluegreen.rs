@@ -168,8 +168,14 @@ pub fn select_version(service: &mut Service, version: &str) {
 
 /// The preview Service: like the main one, in the cluster only, in front of the new pods.
 pub fn preview_service(main: &Service, parent: &Parent) -> Service {
+    canary_pods_service(main, preview_name(parent), parent)
+}
+
+/// A Service named `name` like the main one, in the cluster only, selecting the pods of
+/// `<name>-canary` (the BlueGreen preview, and a routed canary's backend).
+pub fn canary_pods_service(main: &Service, name: String, parent: &Parent) -> Service {
     let mut svc = main.clone();
-    svc.metadata.name = Some(preview_name(parent));
+    svc.metadata.name = Some(name);
     svc.metadata.annotations = None;
     if let Some(s) = svc.spec.as_mut() {
         s.type_ = Some("ClusterIP".to_owned());

@@ -12,6 +12,7 @@ mod invalid;
 mod leader;
 mod lifecycle;
 mod placement;
+mod routed_canary;
 mod scale;
 mod startup;
 mod upgrade;
