@@ -8,6 +8,10 @@
 //! - errors: the rate of `tetris_errors_total` (all codes) between this measurement and the last,
 //!   summed over the canary pods, per minute.
 //!
+//! - the HTTP check (optional): a team's own metric, a number in a JSON answer held against a
+//!   condition. An answer that cannot be read, is not JSON or lacks the number says nothing about
+//!   the new version, so it is *inconclusive* (the rollout pauses for a human), not a failure.
+//!
 //! What was seen before (Ready pods, error counters) is kept in memory: after an operator restart
 //! the first measurement only takes the baseline for those two checks.
 
@@ -18,7 +22,7 @@ use std::time::Instant;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
-use super::api::AnalysisSpec;
+use super::api::{AnalysisSpec, HttpCheck};
 use super::canary::ROLE_LABEL;
 use super::deletion_cost::Tracker;
 use crate::meta::{APP_LABEL, Parent};
@@ -33,8 +37,36 @@ pub struct Memory {
     errors: HashMap<String, (Instant, f64)>,
 }
 
-/// One measurement: `Err` names the check that failed and its figure.
+/// What one measurement found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Every check passed.
+    Pass,
+    /// A check failed: which, with its figure and the field holding its threshold.
+    Fail(String),
+    /// A check could not tell: which, and why.
+    Inconclusive(String),
+}
+
+/// One measurement: the built-in checks, then (if they pass) the HTTP check.
 pub async fn measure(
+    tracker: &Tracker,
+    memory: &Mutex<Memory>,
+    parent: &Parent,
+    spec: &AnalysisSpec,
+) -> Verdict {
+    let builtin = measure_builtin(tracker, memory, parent, spec).await;
+    match (builtin, &spec.http) {
+        (Err(failed), _) => Verdict::Fail(failed),
+        (Ok(()), None) => Verdict::Pass,
+        (Ok(()), Some(check)) => {
+            let answer = tracker.fetch(&check.url).await.map_err(|e| e.to_string());
+            http_verdict(check, answer)
+        }
+    }
+}
+
+async fn measure_builtin(
     tracker: &Tracker,
     memory: &Mutex<Memory>,
     parent: &Parent,
@@ -109,6 +141,76 @@ pub fn verdict(
     Ok(())
 }
 
+/// The verdict of the HTTP check on an answer (or why there was none) (pure).
+pub fn http_verdict(check: &HttpCheck, answer: Result<String, String>) -> Verdict {
+    let url = &check.url;
+    let path = &check.json_path;
+    let inconclusive = |why: String| Verdict::Inconclusive(format!("http check {url}: {why}"));
+    let body = match answer {
+        Ok(body) => body,
+        Err(e) => return inconclusive(format!("no answer ({e})")),
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return inconclusive("the answer is not JSON".to_owned());
+    };
+    let Some(value) = number_at(&json, path) else {
+        return inconclusive(format!(
+            "the answer has no number at {path} (upgrade.canary.analysis.http.jsonPath)"
+        ));
+    };
+    let Some(holds) = condition_holds(&check.condition, value) else {
+        return inconclusive(format!(
+            "cannot read the condition {:?} (upgrade.canary.analysis.http.condition)",
+            check.condition
+        ));
+    };
+    if holds {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "http check: {path} is {value} at {url}, not {} (upgrade.canary.analysis.http.condition)",
+            check.condition
+        ))
+    }
+}
+
+/// The number at a dotted path of field names and list indexes; a string holding a number counts
+/// (Prometheus answers sample values as strings).
+fn number_at(json: &serde_json::Value, path: &str) -> Option<f64> {
+    let mut at = json;
+    for key in path.split('.') {
+        at = match at {
+            serde_json::Value::Object(map) => map.get(key)?,
+            serde_json::Value::Array(list) => list.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    let n = match at {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    n.is_finite().then_some(n)
+}
+
+/// Whether `value` meets a condition such as `< 0.05`; `None` when the condition cannot be read.
+fn condition_holds(condition: &str, value: f64) -> Option<bool> {
+    let c = condition.trim();
+    // Two-character operators first, so `<=` is not read as `<` and `=0`.
+    let (op, rest) = ["<=", ">=", "==", "!=", "<", ">"]
+        .iter()
+        .find_map(|op| c.strip_prefix(op).map(|rest| (*op, rest)))?;
+    let threshold = rest.trim().parse::<f64>().ok()?;
+    Some(match op {
+        "<" => value < threshold,
+        "<=" => value <= threshold,
+        ">" => value > threshold,
+        ">=" => value >= threshold,
+        "==" => value == threshold,
+        _ => value != threshold,
+    })
+}
+
 fn uid(pod: &Pod) -> String {
     pod.metadata.uid.clone().unwrap_or_else(|| pod.name_any())
 }
@@ -153,7 +255,46 @@ mod tests {
             max_unready_pods: 0,
             max_restarts: 1,
             max_errors_per_minute: 30,
+            http: None,
         }
+    }
+
+    fn http(condition: &str) -> HttpCheck {
+        HttpCheck {
+            url: "http://127.0.0.1:9/rate".into(),
+            json_path: "data.result.0.value.1".into(),
+            condition: condition.into(),
+        }
+    }
+
+    const PROMETHEUS: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"0.02"]}]}}"#;
+
+    #[test]
+    fn the_http_check_holds_the_number_at_the_path_against_the_condition() {
+        assert_eq!(http_verdict(&http("< 0.05"), Ok(PROMETHEUS.into())), Verdict::Pass);
+        assert_eq!(http_verdict(&http("<=0.02"), Ok(PROMETHEUS.into())), Verdict::Pass, "<= is not < then =");
+        let Verdict::Fail(failed) = http_verdict(&http(">= 1"), Ok(PROMETHEUS.into())) else {
+            panic!("0.02 >= 1 fails")
+        };
+        assert!(failed.contains("data.result.0.value.1 is 0.02") && failed.contains("not >= 1"), "{failed}");
+        let plain = HttpCheck { json_path: "errorRate".into(), ..http("== 0") };
+        assert_eq!(http_verdict(&plain, Ok(r#"{"errorRate": 0}"#.into())), Verdict::Pass);
+    }
+
+    #[test]
+    fn an_answer_that_cannot_be_read_or_lacks_the_field_is_inconclusive() {
+        let said = |answer: Result<String, String>| match http_verdict(&http("< 0.05"), answer) {
+            Verdict::Inconclusive(why) => why,
+            other => panic!("inconclusive expected, got {other:?}"),
+        };
+        assert!(said(Err("connection refused".into())).contains("no answer (connection refused)"));
+        assert!(said(Ok("<html>".into())).contains("not JSON"));
+        let missing = said(Ok(r#"{"data":{"result":[]}}"#.into()));
+        assert!(
+            missing.contains("no number at data.result.0.value.1") && missing.contains("http.jsonPath"),
+            "{missing}"
+        );
+        assert!(said(Ok(r#"{"data":{"result":[{"value":[1,"NaN"]}]}}"#.into())).contains("no number"));
     }
 
     #[test]

@@ -40,7 +40,8 @@ impl Default for BlueGreenSpec {
 }
 
 /// The canary steps of `strategy: Canary`.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = kube::core::Rule::new("has(self.analysis) || !self.steps.exists(s, has(s.analysis))").message("upgrade.canary.steps[].analysis requires upgrade.canary.analysis, which holds the checks and their thresholds").field_path(".analysis").reason(::kube::core::Reason::FieldValueRequired))]
 #[serde(rename_all = "camelCase")]
 pub struct CanarySpec {
     /// What happens, in order, after `spec.version` changes: `setWeight` (percent of new matches for the new version), `pause` (for `seconds`, or until promoted) and `testers` (requests with a header or cookie go to the new version, with `spec.route` only). Without `spec.route` a weight is given by replica counts: canary pods = ceil(weight x replicas / 100), stable pods = replicas - canary pods. With `spec.route` it is given exactly by the HTTPRoute's backendRef weights (`<name>` 100 - weight, `<name>-canary` weight); the stable Deployment keeps every replica and the canary gets ceil(weight x replicas / 100) pods (at least one during a `testers` step). After the last step the stable Deployment rolls to the new version and the canary pods drain and go.
@@ -78,6 +79,24 @@ pub struct AnalysisSpec {
     #[serde(default = "default_max_errors")]
     #[schemars(range(min = 0, max = 1_000_000))]
     pub max_errors_per_minute: i32,
+    /// A team's own metric, read over HTTP at every measurement: a failed condition fails the measurement; an answer that cannot be read, or lacks the field, is inconclusive and pauses the rollout (phase Paused) until promoted or aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCheck>,
+}
+
+/// An HTTP check: GET `url`, take the number at `jsonPath` of the JSON answer, test `condition`.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpCheck {
+    /// URL the operator GETs (`http://` or `https://`), reachable from the operator's pod; it must answer 2xx with JSON (e.g. a Prometheus query: `http://prometheus.monitoring:9090/api/v1/query?query=...`).
+    #[schemars(regex(pattern = r"^https?://[^\s]+$"), length(max = 2048))]
+    pub url: String,
+    /// Where the number is in the answer: field names and list indexes joined by dots (e.g. `errorRate`, or `data.result.0.value.1` for a Prometheus instant query); a string holding a number counts.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"), length(max = 256))]
+    pub json_path: String,
+    /// What the number must satisfy: an operator (`<`, `<=`, `>`, `>=`, `==`, `!=`) and a number, e.g. `< 0.05`.
+    #[schemars(regex(pattern = r"^(<|<=|>|>=|==|!=) *-?[0-9]+(\.[0-9]+)?$"), length(max = 64))]
+    pub condition: String,
 }
 
 fn default_interval() -> i32 {
@@ -87,9 +106,9 @@ fn default_max_errors() -> i32 {
     60
 }
 
-/// One canary step: exactly one of `setWeight`, `pause` and `testers`.
+/// One canary step: exactly one of `setWeight`, `pause`, `testers` and `analysis`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = kube::core::Rule::new("(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.testers) ? 1 : 0) == 1").message("upgrade.canary.steps[]: each step has exactly one of setWeight, pause and testers").reason(::kube::core::Reason::FieldValueInvalid))]
+#[x_kube(validation = kube::core::Rule::new("(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.testers) ? 1 : 0) + (has(self.analysis) ? 1 : 0) == 1").message("upgrade.canary.steps[]: each step has exactly one of setWeight, pause, testers and analysis").reason(::kube::core::Reason::FieldValueInvalid))]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryStep {
     /// Percent (0-100) of new matches the new version takes from this step on.
@@ -102,6 +121,23 @@ pub struct CanaryStep {
     /// A/B: requests carrying a header or cookie go to the new version (an extra HTTPRoute rule, so `spec.route` is required), the others by the weight so far; holds like a pause (for `seconds`, or until promoted), and the rule goes when the step has passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testers: Option<TestersStep>,
+    /// Runs the checks of `upgrade.canary.analysis` until `count` measurements in a row have passed, then moves on; a failure counts against `failureLimit` (and aborts past it) as at any other time; an inconclusive one pauses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisStep>,
+}
+
+/// An analysis step of a canary.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisStep {
+    /// Passing measurements needed, one every `analysis.intervalSeconds` (1-100).
+    #[serde(default = "default_count")]
+    #[schemars(range(min = 1, max = 100))]
+    pub count: i32,
+}
+
+fn default_count() -> i32 {
+    3
 }
 
 /// An A/B step: who counts as a tester, and how long the step holds.
@@ -189,6 +225,12 @@ pub struct RolloutStatus {
     /// Failed analysis measurements of this canary so far.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub analysis_failures: i32,
+    /// Passing measurements so far in the analysis step under way.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub analysis_passes: i32,
+    /// The check whose last measurement was inconclusive, while it pauses the rollout (until promoted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inconclusive: Option<String>,
     /// When the analysis last measured (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysed_at: Option<String>,

@@ -30,6 +30,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
+use super::analysis::Verdict;
 use super::api::{
     ABORT_ANNOTATION, AnalysisSpec, CanaryStep, PROMOTE_ANNOTATION, RETRY_ANNOTATION, RolloutPhase,
     RolloutStatus,
@@ -109,13 +110,13 @@ pub fn analysis_due<'a>(
 }
 
 /// Where the rollout stands, from the app, its two live Deployments, the time and the analysis
-/// measurement just made (if one was due: `Err` names the failed check).
+/// measurement just made (if one was due).
 pub fn plan(
     app: &TetrisApp,
     stable: Option<&Deployment>,
     canary: Option<&Deployment>,
     now: Timestamp,
-    measured: Option<&Result<(), String>>,
+    measured: Option<&Verdict>,
 ) -> Plan {
     if app.spec.upgrade.strategy == UpgradeStrategy::BlueGreen {
         return super::bluegreen::plan(app, stable, canary, now);
@@ -161,7 +162,7 @@ pub fn plan(
     let held = auto_aborted && !retried;
     let mut failures = if same && (!old.aborted || held) { old.analysis_failures } else { 0 };
     let mut failed_check = None;
-    if let Some(Err(check)) = measured.filter(|_| !held) {
+    if let Some(Verdict::Fail(check)) = measured.filter(|_| !held) {
         failures += 1;
         failed_check = Some(check.clone());
     }
@@ -241,7 +242,15 @@ pub fn plan(
     let mut requeue = None;
     let mut phase = RolloutPhase::Progressing;
     let mut message = String::new();
+    let checks = AnalysisProgress::of(&old, resume, step, measured, promoted);
     while let Some(current) = steps.get(step) {
+        if let Some(why) = &checks.inconclusive {
+            phase = RolloutPhase::Paused;
+            message = format!(
+                "step {step}: paused because the analysis was inconclusive: {why}; kubectl tetris promote (or spec.upgrade.promote: \"{version}\") continues, kubectl tetris abort aborts"
+            );
+            break;
+        }
         let weight = weight_at(steps, step);
         let c = pods_at(steps, step, n);
         let stable_pods = if routed { n } else { n - c };
@@ -277,6 +286,16 @@ pub fn plan(
                     false
                 }
             },
+            CanaryStep { analysis: Some(a), .. } => {
+                let passed = checks.passes_at(step);
+                if passed < a.count {
+                    message = format!(
+                        "step {step}: analysis at {weight}%, {passed} of {} measurements in a row passed",
+                        a.count
+                    );
+                }
+                passed >= a.count
+            }
             // An A/B step holds like a pause once its canary pods are up; its timer runs from the
             // step's start, so pods that are slow to come up shorten the testers' time.
             CanaryStep { testers: Some(t), .. } => {
@@ -332,6 +351,8 @@ pub fn plan(
         }),
         step_started_at: Some(started.to_string()),
         message,
+        analysis_passes: if promoting { 0 } else { checks.passes_at(step) },
+        inconclusive: checks.inconclusive.clone(),
         ..base
     };
     if let Some(a) = analysis.filter(|_| c > 0) {
@@ -355,6 +376,48 @@ pub fn plan(
     }
 }
 
+/// What the analysis has said during the step under way.
+struct AnalysisProgress {
+    /// The step the rollout was at before this reconcile, when it carries on.
+    step: Option<usize>,
+    /// Measurements in a row that passed at that step (this reconcile's included).
+    passes: i32,
+    /// The inconclusive check that holds the rollout, until promoted.
+    inconclusive: Option<String>,
+}
+
+impl AnalysisProgress {
+    fn of(
+        old: &RolloutStatus,
+        resume: bool,
+        step: usize,
+        measured: Option<&Verdict>,
+        promoted: bool,
+    ) -> AnalysisProgress {
+        let mut passes = if resume { old.analysis_passes } else { 0 };
+        match measured {
+            Some(Verdict::Pass) => passes += 1,
+            Some(Verdict::Fail(_)) => passes = 0,
+            _ => {}
+        }
+        let inconclusive = match measured {
+            Some(Verdict::Inconclusive(why)) => Some(why.clone()),
+            _ if resume => old.inconclusive.clone(),
+            _ => None,
+        };
+        AnalysisProgress {
+            step: resume.then_some(step),
+            passes,
+            inconclusive: inconclusive.filter(|_| !promoted),
+        }
+    }
+
+    /// Passing measurements counted for `step` (none for a step just reached).
+    fn passes_at(&self, step: usize) -> i32 {
+        if self.step == Some(step) { self.passes } else { 0 }
+    }
+}
+
 /// Who set a promote or abort control for the current version, if anyone.
 pub(super) fn control(app: &TetrisApp, annotation: &str, field: Option<&str>) -> Option<String> {
     let version = app.spec.version.as_str();
@@ -369,11 +432,13 @@ pub(super) fn control(app: &TetrisApp, annotation: &str, field: Option<&str>) ->
 }
 
 /// Canary pods at `step`: the weight's share of `replicas` (rounded up), and at least one for
-/// the testers of an A/B step.
+/// the testers of an A/B step and for an analysis step to measure.
 fn pods_at(steps: &[CanaryStep], step: usize, replicas: i32) -> i32 {
     let c = canary_replicas(weight_at(steps, step), replicas);
     match steps.get(step) {
-        Some(CanaryStep { testers: Some(_), .. }) if replicas > 0 => c.max(1),
+        Some(CanaryStep { testers: Some(_), .. } | CanaryStep { analysis: Some(_), .. }) if replicas > 0 => {
+            c.max(1)
+        }
         _ => c,
     }
 }
@@ -818,15 +883,16 @@ mod tests {
             max_unready_pods: 0,
             max_restarts: 0,
             max_errors_per_minute: 60,
+            http: None,
         });
         let now = at("2026-01-01T00:00:00Z");
         let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
-        let passed = plan(&app, Some(&stable), Some(&canary), now, Some(&Ok(())));
+        let passed = plan(&app, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
         assert_eq!(passed.requeue, Some(Duration::from_secs(5)), "measured again after the interval");
         let check = "error rate: 120 errors/min".to_owned();
         let mut failing = app.clone();
         failing.status.as_mut().expect("status").rollout = passed.status;
-        let aborted = plan(&failing, Some(&stable), Some(&canary), now, Some(&Err(check)));
+        let aborted = plan(&failing, Some(&stable), Some(&canary), now, Some(&Verdict::Fail(check)));
         assert_eq!((aborted.stable_replicas, aborted.canary_replicas), (4, Some(0)));
         let status = aborted.status.expect("status");
         assert!(
@@ -971,5 +1037,81 @@ mod tests {
         done.status.as_mut().expect("status").version = Some("0.2.0".into());
         let p = plan(&done, None, Some(&left), at("2026-01-01T00:00:00Z"), None);
         assert_eq!(p.canary_replicas, Some(0), "Canary keeps its idle Deployment for the next version");
+    }
+
+    const ANALYSED: &str = "version: 0.2.0\nreplicas: 4\nupgrade:\n  strategy: Canary\n  canary:\n    steps:\n    - setWeight: 25\n    - analysis: {count: 2}\n    - pause: {seconds: 600}\n    analysis:\n      intervalSeconds: 5\n";
+
+    fn analysed_app(rollout: Option<RolloutStatus>, annotations: &[(&str, &str)]) -> TetrisApp {
+        let mut app = canary_app(rollout, annotations);
+        app.spec = crate::meta::fixtures::app(ANALYSED).spec;
+        app
+    }
+
+    #[test]
+    fn an_analysis_step_moves_on_after_count_passes_in_a_row() {
+        let app = analysed_app(None, &[]);
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let now = at("2026-01-01T00:00:00Z");
+        let reached = plan(&app, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = reached.status.expect("status");
+        assert_eq!(
+            (status.step, status.analysis_passes),
+            (Some(1), 0),
+            "a measurement before the step does not count"
+        );
+        let one =
+            plan(&analysed_app(Some(status), &[]), Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = one.status.expect("status");
+        assert_eq!(
+            (status.step, status.analysis_passes, status.phase),
+            (Some(1), 1, RolloutPhase::Progressing)
+        );
+        assert!(status.message.contains("1 of 2 measurements"), "{}", status.message);
+        let failed = plan(
+            &analysed_app(Some(status.clone()), &[]),
+            Some(&stable),
+            Some(&canary),
+            now,
+            Some(&Verdict::Fail("x".into())),
+        );
+        assert!(failed.status.expect("status").aborted, "failureLimit 0: one failure aborts");
+        let two =
+            plan(&analysed_app(Some(status), &[]), Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = two.status.expect("status");
+        assert_eq!(
+            (status.step, status.phase),
+            (Some(2), RolloutPhase::Paused),
+            "passed: on to the timed pause"
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_measurement_pauses_until_promoted() {
+        let app = analysed_app(None, &[]);
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let now = at("2026-01-01T00:00:00Z");
+        let first = plan(&app, Some(&stable), Some(&canary), now, None).status.expect("status");
+        let why = Verdict::Inconclusive("http check http://m/q: the answer is not JSON".into());
+        let paused = plan(&analysed_app(Some(first), &[]), Some(&stable), Some(&canary), now, Some(&why));
+        let status = paused.status.expect("status");
+        assert_eq!((status.phase, status.step), (RolloutPhase::Paused, Some(1)));
+        assert!(status.message.contains("inconclusive: http check http://m/q"), "{}", status.message);
+        assert_eq!(paused.canary_replicas, Some(1), "the canary keeps its pods while paused");
+        // Still held by a later pass; a promotion continues.
+        let held = plan(
+            &analysed_app(Some(status.clone()), &[]),
+            Some(&stable),
+            Some(&canary),
+            now,
+            Some(&Verdict::Pass),
+        );
+        assert_eq!(held.status.map(|s| s.phase), Some(RolloutPhase::Paused));
+        let promoted = analysed_app(Some(status), &[(PROMOTE_ANNOTATION, "0.2.0")]);
+        let p = plan(&promoted, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = p.status.expect("status");
+        assert_eq!(
+            (status.inconclusive, status.phase, status.analysis_passes),
+            (None, RolloutPhase::Progressing, 1)
+        );
     }
 }
