@@ -27,6 +27,9 @@ pub struct BlueGreenSpec {
     #[serde(default = "default_scale_down_delay")]
     #[schemars(range(min = 0, max = 3600))]
     pub scale_down_delay_seconds: i32,
+    /// Checks of the new pods while they wait behind the preview Service (the same fields as `upgrade.canary.analysis`): automatic promotion also waits for a passing measurement and for none failing over `autoPromotionSeconds`; more failures than `failureLimit` abort (the preview Service goes, the new pods drain); an inconclusive one pauses until promoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSpec>,
 }
 
 fn default_scale_down_delay() -> i32 {
@@ -35,7 +38,11 @@ fn default_scale_down_delay() -> i32 {
 
 impl Default for BlueGreenSpec {
     fn default() -> Self {
-        BlueGreenSpec { auto_promotion_seconds: None, scale_down_delay_seconds: default_scale_down_delay() }
+        BlueGreenSpec {
+            auto_promotion_seconds: None,
+            scale_down_delay_seconds: default_scale_down_delay(),
+            analysis: None,
+        }
     }
 }
 

@@ -85,15 +85,21 @@ pub fn canary_replicas(weight: i32, replicas: i32) -> i32 {
     i32::try_from((w * r + 99) / 100).unwrap_or(replicas)
 }
 
-/// The analysis to measure now, if a canary with analysis has pods and its interval has passed.
+/// The analysis to measure now: a canary's (or a blue/green's new pods', before the switch) with
+/// pods in `<name>-canary`, once its interval has passed.
 pub fn analysis_due<'a>(
     app: &'a TetrisApp,
     canary: Option<&Deployment>,
     now: Timestamp,
 ) -> Option<&'a AnalysisSpec> {
-    let analysis = app.spec.upgrade.canary.as_ref()?.analysis.as_ref()?;
+    let upgrade = &app.spec.upgrade;
+    let analysis = match upgrade.strategy {
+        UpgradeStrategy::Canary => upgrade.canary.as_ref()?.analysis.as_ref()?,
+        UpgradeStrategy::BlueGreen => upgrade.blue_green.as_ref()?.analysis.as_ref()?,
+        _ => return None,
+    };
     let running = app.status.as_ref()?.version.as_deref()?;
-    if app.spec.upgrade.strategy != UpgradeStrategy::Canary || running == app.spec.version {
+    if running == app.spec.version {
         return None;
     }
     if canary.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(0) == 0 {
@@ -102,6 +108,10 @@ pub fn analysis_due<'a>(
     let old = app.status.as_ref()?.rollout.as_ref();
     let same = old.is_some_and(|o| o.canary_version.as_deref() == Some(app.spec.version.as_str()));
     if same && old.is_some_and(|o| o.aborted) {
+        return None;
+    }
+    // After a blue/green switch the new pods are the live ones: nothing is left to decide.
+    if upgrade.strategy == UpgradeStrategy::BlueGreen && same && old.is_some_and(|o| o.step == Some(1)) {
         return None;
     }
     let last = old.filter(|_| same).and_then(|o| o.analysed_at.as_deref()?.parse::<Timestamp>().ok());
@@ -119,7 +129,7 @@ pub fn plan(
     measured: Option<&Verdict>,
 ) -> Plan {
     if app.spec.upgrade.strategy == UpgradeStrategy::BlueGreen {
-        return super::bluegreen::plan(app, stable, canary, now);
+        return super::bluegreen::plan(app, stable, canary, now, measured);
     }
     let spec = &app.spec;
     let n = spec.replicas;
@@ -152,37 +162,11 @@ pub fn plan(
     let stable_selector = routed.then(|| stable_version.clone());
     let old = app.status.as_ref().and_then(|s| s.rollout.clone()).unwrap_or_default();
     let same = old.canary_version.as_deref() == Some(version.as_str());
-    // The analysis: failed measurements of this canary, and an abort it made, which holds until a
-    // new retry token (annotation or spec.upgrade.retry) arrives.
     let analysis = spec.upgrade.canary.as_ref().and_then(|c| c.analysis.as_ref());
-    let limit = analysis.map_or(i32::MAX, |a| a.failure_limit);
-    let retry = app.annotations().get(RETRY_ANNOTATION).cloned().or_else(|| spec.upgrade.retry.clone());
-    let auto_aborted = same && old.aborted && old.analysis_failures > limit;
-    let retried = auto_aborted && retry != old.retry;
-    let held = auto_aborted && !retried;
-    let mut failures = if same && (!old.aborted || held) { old.analysis_failures } else { 0 };
-    let mut failed_check = None;
-    if let Some(Verdict::Fail(check)) = measured.filter(|_| !held) {
-        failures += 1;
-        failed_check = Some(check.clone());
-    }
-    let analysed_at = if measured.is_some() {
-        Some(now.to_string())
-    } else if same && !retried {
-        old.analysed_at.clone()
-    } else {
-        None
-    };
-    let base = RolloutStatus {
-        stable_version: Some(stable_version.clone()),
-        canary_version: Some(version.clone()),
-        analysis_failures: failures,
-        analysed_at,
-        retry,
-        ..RolloutStatus::default()
-    };
-    if held || failures > limit {
-        let message = match failed_check {
+    let tally = Tally::of(app, &old, same, analysis, measured, now);
+    let base = tally.base(&stable_version, version);
+    if tally.aborts() {
+        let message = match tally.failed_check {
             Some(check) => format!(
                 "rollout of version {version} aborted by the analysis: {check}; the stable version {stable_version} takes every new match and the canary pods drain; kubectl tetris retry (or a new spec.upgrade.retry) tries again from the first step"
             ),
@@ -373,6 +357,70 @@ pub fn plan(
         testers: testers.filter(|_| routed),
         active_version,
         ..Plan::default()
+    }
+}
+
+/// The analysis' failures of this rollout, and an abort it made, which holds until a new retry
+/// token (annotation or `spec.upgrade.retry`) arrives (shared by Canary and BlueGreen).
+pub(super) struct Tally {
+    /// Failed measurements so far, this reconcile's included.
+    pub failures: i32,
+    /// The check that failed in this reconcile's measurement.
+    pub failed_check: Option<String>,
+    /// An abort by the analysis that no new retry token has lifted.
+    pub held: bool,
+    /// Failures that the limit does not tolerate.
+    pub over_limit: bool,
+    analysed_at: Option<String>,
+    retry: Option<String>,
+}
+
+impl Tally {
+    pub(super) fn of(
+        app: &TetrisApp,
+        old: &RolloutStatus,
+        same: bool,
+        analysis: Option<&AnalysisSpec>,
+        measured: Option<&Verdict>,
+        now: Timestamp,
+    ) -> Tally {
+        let limit = analysis.map_or(i32::MAX, |a| a.failure_limit);
+        let retry =
+            app.annotations().get(RETRY_ANNOTATION).cloned().or_else(|| app.spec.upgrade.retry.clone());
+        let auto_aborted = same && old.aborted && old.analysis_failures > limit;
+        let retried = auto_aborted && retry != old.retry;
+        let held = auto_aborted && !retried;
+        let mut failures = if same && (!old.aborted || held) { old.analysis_failures } else { 0 };
+        let mut failed_check = None;
+        if let Some(Verdict::Fail(check)) = measured.filter(|_| !held) {
+            failures += 1;
+            failed_check = Some(check.clone());
+        }
+        let analysed_at = if measured.is_some() {
+            Some(now.to_string())
+        } else if same && !retried {
+            old.analysed_at.clone()
+        } else {
+            None
+        };
+        Tally { failures, failed_check, held, over_limit: failures > limit, analysed_at, retry }
+    }
+
+    /// Whether the analysis aborts (or keeps aborted) the rollout.
+    pub(super) fn aborts(&self) -> bool {
+        self.held || self.over_limit
+    }
+
+    /// The status fields every plan of this rollout carries.
+    pub(super) fn base(&self, stable_version: &str, version: &str) -> RolloutStatus {
+        RolloutStatus {
+            stable_version: Some(stable_version.to_owned()),
+            canary_version: Some(version.to_owned()),
+            analysis_failures: self.failures,
+            analysed_at: self.analysed_at.clone(),
+            retry: self.retry.clone(),
+            ..RolloutStatus::default()
+        }
     }
 }
 

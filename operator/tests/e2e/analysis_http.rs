@@ -147,3 +147,74 @@ async fn an_analysis_step_with_an_http_check_pauses_when_inconclusive_passes_and
     .await;
     env.stop().await;
 }
+
+fn blue_green_yaml(version: &str, port: u16) -> String {
+    format!(
+        "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: ahbg\nspec:\n  version: {version}\n  replicas: 2\n  upgrade:\n    strategy: BlueGreen\n    blueGreen:\n      autoPromotionSeconds: 2\n      scaleDownDelaySeconds: 1\n      analysis:\n        intervalSeconds: 2\n        http:\n          url: http://127.0.0.1:{port}/rate\n          jsonPath: errorRate\n          condition: '< 0.05'\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_auto_promotion_waits_for_the_analysis_and_a_failing_one_aborts() {
+    let metric = Metric::start(r#"{"errorRate": 0.5}"#).await;
+    let env = TestEnv::start("analysis-bg", RESYNC).await;
+    let _logs = env.cluster.log_guard();
+    env.apply_app(&blue_green_yaml("1.0.0", metric.port)).await;
+    env.wait_ready("ahbg").await;
+    let services = env.api::<k8s_openapi::api::core::v1::Service>();
+    assert!(
+        services.get_opt("ahbg-preview").await.expect("get").is_some(),
+        "BlueGreen keeps a preview Service"
+    );
+
+    // Failing analysis: no switch, the preview goes, the new pods go, Degraded RolloutAborted.
+    env.apply_app(&blue_green_yaml("1.1.0", metric.port)).await;
+    let aborted = wait_for("ahbg aborted by the analysis", || async {
+        let app = env.apps().get("ahbg").await.ok()?;
+        let rollout = app.status.as_ref()?.rollout.as_ref()?;
+        (rollout.observed_generation == app.metadata.generation && rollout.aborted).then_some(app.clone())
+    })
+    .await;
+    let degraded = condition(&aborted, "Degraded").expect("Degraded");
+    assert_eq!(degraded.reason, "RolloutAborted");
+    assert!(
+        degraded.message.contains("aborted by the analysis: http check: errorRate is 0.5"),
+        "{}",
+        degraded.message
+    );
+    assert_eq!(aborted.status.as_ref().and_then(|s| s.version.as_deref()), Some("1.0.0"));
+    wait_for("the preview Service gone and the new pods at 0", || async {
+        let preview = services.get_opt("ahbg-preview").await.ok()?;
+        let green = env.api::<Deployment>().get_opt("ahbg-canary").await.ok()??;
+        (preview.is_none() && green.spec?.replicas == Some(0)).then_some(())
+    })
+    .await;
+    let main = services.get("ahbg").await.expect("main Service");
+    assert_eq!(
+        main.spec
+            .and_then(|s| s.selector)
+            .and_then(|s| s.get("app.kubernetes.io/version").cloned())
+            .as_deref(),
+        Some("1.0.0"),
+        "the main Service stayed on the old version"
+    );
+
+    // A good answer and a retry: the new pods come back, pass, and the switch happens by itself.
+    metric.answer(r#"{"errorRate": 0.0}"#);
+    env.apps()
+        .patch(
+            "ahbg",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"gameops.dev/retry": "t1"}}})),
+        )
+        .await
+        .expect("retry");
+    let done = wait_for("ahbg promoted after a passing analysis", || async {
+        let app = env.apps().get("ahbg").await.ok()?;
+        (app.status.as_ref()?.version.as_deref() == Some("1.1.0")).then_some(app)
+    })
+    .await;
+    let rollout = done.status.as_ref().and_then(|s| s.rollout.clone()).expect("rollout");
+    assert_eq!((rollout.aborted, rollout.analysis_failures), (false, 0));
+    env.stop().await;
+}
