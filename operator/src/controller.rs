@@ -217,7 +217,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     let live_canary = ctx.caches.deployments.get(&child_ref(&parent, &canary::canary_name(&parent)));
     let started = k8s_openapi::jiff::Timestamp::now();
     let measured = match canary::analysis_due(app, live_canary.as_deref(), started) {
-        Some(spec) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec).await),
+        Some((spec, field)) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec, field).await),
         None => None,
     };
     let plan = canary::plan(

@@ -86,6 +86,10 @@ pub struct AnalysisSpec {
     #[serde(default = "default_max_errors")]
     #[schemars(range(min = 0, max = 1_000_000))]
     pub max_errors_per_minute: i32,
+    /// Matches the canary pods cut short between two measurements (`tetris_matches_aborted_total`: drain deadline or a lost peer, not game over or a player leaving), over all canary pods (0-1000); absent does not check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub max_aborted_matches: Option<i32>,
     /// A team's own metric, read over HTTP at every measurement: a failed condition fails the measurement; an answer that cannot be read, or lacks the field, is inconclusive and pauses the rollout (phase Paused) until promoted or aborted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpCheck>,

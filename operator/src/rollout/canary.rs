@@ -87,15 +87,18 @@ pub fn canary_replicas(weight: i32, replicas: i32) -> i32 {
 
 /// The analysis to measure now: a canary's (or a blue/green's new pods', before the switch) with
 /// pods in `<name>-canary`, once its interval has passed.
+/// Returns it with the field it is at, for the messages.
 pub fn analysis_due<'a>(
     app: &'a TetrisApp,
     canary: Option<&Deployment>,
     now: Timestamp,
-) -> Option<&'a AnalysisSpec> {
+) -> Option<(&'a AnalysisSpec, &'static str)> {
     let upgrade = &app.spec.upgrade;
-    let analysis = match upgrade.strategy {
-        UpgradeStrategy::Canary => upgrade.canary.as_ref()?.analysis.as_ref()?,
-        UpgradeStrategy::BlueGreen => upgrade.blue_green.as_ref()?.analysis.as_ref()?,
+    let (analysis, field) = match upgrade.strategy {
+        UpgradeStrategy::Canary => (upgrade.canary.as_ref()?.analysis.as_ref()?, "upgrade.canary.analysis"),
+        UpgradeStrategy::BlueGreen => {
+            (upgrade.blue_green.as_ref()?.analysis.as_ref()?, "upgrade.blueGreen.analysis")
+        }
         _ => return None,
     };
     let running = app.status.as_ref()?.version.as_deref()?;
@@ -116,7 +119,7 @@ pub fn analysis_due<'a>(
     }
     let last = old.filter(|_| same).and_then(|o| o.analysed_at.as_deref()?.parse::<Timestamp>().ok());
     let due = last.is_none_or(|t| now.duration_since(t).as_secs() >= i64::from(analysis.interval_seconds));
-    due.then_some(analysis)
+    due.then_some((analysis, field))
 }
 
 /// Where the rollout stands, from the app, its two live Deployments, the time and the analysis
@@ -931,6 +934,7 @@ mod tests {
             max_unready_pods: 0,
             max_restarts: 0,
             max_errors_per_minute: 60,
+            max_aborted_matches: None,
             http: None,
         });
         let now = at("2026-01-01T00:00:00Z");
