@@ -28,7 +28,8 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::analysis::Verdict;
 use super::api::{ABORT_ANNOTATION, PROMOTE_ANNOTATION, RolloutPhase, RolloutStatus};
-use super::canary::{Plan, ROLE_LABEL, Tally, control, settled};
+use super::canary::{Plan, ROLE_LABEL, control, settled};
+use super::tally::Tally;
 use crate::crd::TetrisApp;
 use crate::deployment;
 use crate::meta::Parent;
