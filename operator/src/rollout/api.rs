@@ -99,7 +99,7 @@ pub struct AnalysisSpec {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpCheck {
-    /// URL the operator GETs (`http://` or `https://`), reachable from the operator's pod; it must answer 2xx with JSON (e.g. a Prometheus query: `http://prometheus.monitoring:9090/api/v1/query?query=...`).
+    /// URL the operator GETs (`http://` or `https://`, 2-second timeout, at most 256 KiB), reachable from the operator's pod; it must answer 2xx with JSON (e.g. a Prometheus query: `http://prometheus.monitoring:9090/api/v1/query?query=...`).
     #[schemars(regex(pattern = r"^https?://[^\s]+$"), length(max = 2048))]
     pub url: String,
     /// Where the number is in the answer: field names and list indexes joined by dots (e.g. `errorRate`, or `data.result.0.value.1` for a Prometheus instant query); a string holding a number counts.
