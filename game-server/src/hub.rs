@@ -380,11 +380,14 @@ impl Hub {
         self.metrics.games_started.get_or_create(&[("mode", "duo")]).inc();
     }
 
-    /// Counts a match that ended.
-    pub fn match_finished(&self) {
+    /// Counts a match that ended, and why.
+    pub fn match_finished(&self, reason: crate::rooms::EndReason) {
         self.playing.send_modify(|n| *n = n.saturating_sub(1));
         self.metrics.matches_playing.dec();
         self.metrics.games_finished.get_or_create(&[("mode", "duo")]).inc();
+        if reason.aborted() {
+            self.metrics.matches_aborted.get_or_create(&[("reason", reason.as_str())]).inc();
+        }
     }
 
     /// Counts a connection relayed to another replica's room (the drain waits for it as for a match).

@@ -33,6 +33,10 @@ pub struct Metrics {
     pub ws_messages: Family<Labels, Counter>,
     /// Errors answered to clients, by code.
     pub errors: Family<Labels, Counter>,
+    /// Duo matches cut short by the server's side (drain deadline, a peer lost), by reason; not
+    /// those ended by the game (topped out, score) or by a player leaving. A canary's analysis
+    /// reads it, so a version that cuts matches is rolled back.
+    pub matches_aborted: Family<Labels, Counter>,
     /// 1 while draining after SIGTERM.
     pub draining: Gauge,
     // The two hot counters, resolved once so the relay path skips the family's lookup lock.
@@ -54,6 +58,7 @@ impl Metrics {
             scores_rejected: Family::default(),
             ws_messages: Family::default(),
             errors: Family::default(),
+            matches_aborted: Family::default(),
             draining: Gauge::default(),
             registry: Registry::default(),
             ws_in: Counter::default(),
@@ -64,6 +69,9 @@ impl Metrics {
             let _ = m.games_started.get_or_create(&[("mode", mode)]);
             let _ = m.games_finished.get_or_create(&[("mode", mode)]);
             let _ = m.scores_accepted.get_or_create(&[("mode", mode)]);
+        }
+        for reason in crate::rooms::EndReason::ABORTING {
+            let _ = m.matches_aborted.get_or_create(&[("reason", reason.as_str())]);
         }
         let ws_in = m.ws_messages.get_or_create(&[("direction", "in")]).clone();
         let ws_out = m.ws_messages.get_or_create(&[("direction", "out")]).clone();
@@ -84,6 +92,11 @@ impl Metrics {
         registry.register("scores_rejected", "Scores rejected, by reason", m.scores_rejected.clone());
         registry.register("ws_messages", "WebSocket messages, by direction", m.ws_messages.clone());
         registry.register("errors", "Errors answered to clients, by code", m.errors.clone());
+        registry.register(
+            "matches_aborted",
+            "Duo matches cut short by the server (drain deadline, peer lost), by reason",
+            m.matches_aborted.clone(),
+        );
         registry.register("draining", "1 while draining after SIGTERM", m.draining.clone());
         Metrics { registry, ws_in, ws_out, ..m }
     }

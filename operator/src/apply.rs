@@ -255,7 +255,22 @@ async fn remove<K>(ctx: &Applier<'_>, store: &Store<K>, parent: &Parent, field: 
 where
     K: Child,
 {
-    let Some(live) = store.get(&child_ref(parent, &parent.name)) else { return Ok(()) };
+    remove_named(ctx, store, parent, &parent.name, field).await
+}
+
+/// Deletes the child `name` of this kind the app owns, if the watch cache has one; `why` says
+/// what no longer asks for it, for the log.
+pub async fn remove_named<K>(
+    ctx: &Applier<'_>,
+    store: &Store<K>,
+    parent: &Parent,
+    name: &str,
+    why: &str,
+) -> Result<()>
+where
+    K: Child,
+{
+    let Some(live) = store.get(&child_ref(parent, name)) else { return Ok(()) };
     let ours =
         live.owner_references().iter().any(|o| o.uid == parent.owner.uid && o.controller == Some(true));
     if !ours {
@@ -264,15 +279,15 @@ where
     let kind = K::kind(&()).to_string();
     ctx.metrics.wrote(&kind);
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &parent.namespace);
-    match api.delete(&parent.name, &DeleteParams::default()).await {
+    match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => {
-            info!(namespace = %parent.namespace, name = %parent.name, %kind, %field, "deleted child its field no longer asks for");
+            info!(namespace = %parent.namespace, %name, %kind, %why, "deleted child the spec no longer asks for");
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(source) => Err(Error::Delete {
             kind,
-            name: parent.name.clone(),
+            name: name.to_owned(),
             namespace: parent.namespace.clone(),
             source: Box::new(source),
         }),

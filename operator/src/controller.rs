@@ -31,7 +31,7 @@ use crate::meta::{APP_LABEL, FIELD_MANAGER, Parent};
 use crate::metrics::Metrics;
 use crate::notices;
 use crate::rollout::deletion_cost::Tracker;
-use crate::rollout::{analysis, canary};
+use crate::rollout::{self, analysis, canary};
 use crate::route;
 use crate::scoreboard;
 use crate::status::{self, Problem};
@@ -217,7 +217,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     let live_canary = ctx.caches.deployments.get(&child_ref(&parent, &canary::canary_name(&parent)));
     let started = k8s_openapi::jiff::Timestamp::now();
     let measured = match canary::analysis_due(app, live_canary.as_deref(), started) {
-        Some(spec) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec).await),
+        Some((spec, field)) => Some(analysis::measure(&ctx.pods, &ctx.analysis, &parent, spec, field).await),
         None => None,
     };
     let plan = canary::plan(
@@ -244,12 +244,7 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         ),
         Ok(desired) => match apply::apply(&ctx.applier(), &parent, &desired).await {
             Ok(outcome) => {
-                if let Some(c) = &extra.canary {
-                    apply::apply_deployment(&ctx.applier(), &parent, c).await?;
-                }
-                if let Some(preview) = &extra.preview {
-                    apply::apply_service(&ctx.applier(), &parent, preview).await?;
-                }
+                apply_rollout_children(ctx, &parent, &extra).await?;
                 if !outcome.created.is_empty() {
                     created_event(ctx, &parent, &desired, &outcome.created).await;
                 }
@@ -342,6 +337,36 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         // A timed canary pause ends on its own.
         None => Action::requeue(plan.requeue.map_or(ctx.resync, |d| d.min(ctx.resync))),
     })
+}
+
+/// Applies the children the rollout adds, and removes those it no longer wants (a strategy
+/// changed away from Canary or BlueGreen, a route unset): nothing of the old strategy stays.
+async fn apply_rollout_children(ctx: &Context, parent: &Parent, extra: &canary::Extra) -> Result<()> {
+    let applier = ctx.applier();
+    let canary = canary::canary_name(parent);
+    match &extra.canary {
+        Some(c) => drop(apply::apply_deployment(&applier, parent, c).await?),
+        None => {
+            let why = "upgrade.strategy is neither Canary nor BlueGreen";
+            apply::remove_named(&applier, &ctx.caches.deployments, parent, &canary, why).await?
+        }
+    }
+    match &extra.preview {
+        Some(preview) => apply::apply_service(&applier, parent, preview).await?,
+        None => {
+            let preview = rollout::bluegreen::preview_name(parent);
+            let why = "upgrade.strategy is not BlueGreen";
+            apply::remove_named(&applier, &ctx.caches.services, parent, &preview, why).await?
+        }
+    }
+    match &extra.canary_service {
+        Some(svc) => apply::apply_service(&applier, parent, svc).await?,
+        None => {
+            let why = "no canary behind spec.route (upgrade.strategy Canary with spec.route)";
+            apply::remove_named(&applier, &ctx.caches.services, parent, &canary, why).await?
+        }
+    }
+    Ok(())
 }
 
 /// Before the operator lowers either Deployment's replicas, the app's pods' deletion cost is read

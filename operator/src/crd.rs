@@ -86,6 +86,13 @@ pub const DEFAULT_IMAGE: &str = "ghcr.io/tetris-operator/game-server";
         .field_path(".disruption.minAvailable")
         .reason(::kube::core::Reason::FieldValueInvalid)
 )]
+// Issue 10: an A/B step needs a router that can match requests.
+#[x_kube(
+    validation = Rule::new("!has(self.upgrade.canary) || has(self.route) || !self.upgrade.canary.steps.exists(s, has(s.testers))")
+        .message("upgrade.canary.steps[].testers requires spec.route: only an HTTPRoute can send requests with a header or cookie to the new version")
+        .field_path(".upgrade.canary.steps")
+        .reason(::kube::core::Reason::FieldValueForbidden)
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TetrisAppSpec {
     /// Game-server release to run, used as the image tag (e.g. `1.4.2` or `v1.4.2-rc.1`). Changing it starts an upgrade.

@@ -77,13 +77,29 @@ pub struct RouteRule {
     pub timeouts: Option<RouteTimeouts>,
 }
 
-/// A request match (by path only).
+/// A request match: by path, and for a canary's testers by header.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteMatch {
     /// Path match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathMatch>,
+    /// Header matches (all must match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+}
+
+/// A header match of a route rule.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderMatch {
+    /// `Exact` or `RegularExpression`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Header name.
+    pub name: String,
+    /// Value, or regular expression.
+    pub value: String,
 }
 
 /// A path match.
@@ -172,6 +188,7 @@ pub fn build(parent: &Parent, spec: &TetrisAppSpec) -> Option<HttpRoute> {
                         type_: Some("PathPrefix".to_owned()),
                         value: Some(route.path.clone()),
                     }),
+                    headers: Vec::new(),
                 }],
                 backend_refs: backends(parent, spec),
                 timeouts: Some(RouteTimeouts { request: timeout.clone(), backend_request: timeout }),
@@ -184,13 +201,117 @@ pub fn build(parent: &Parent, spec: &TetrisAppSpec) -> Option<HttpRoute> {
 /// The Services new requests go to, with their weights (one, the app's Service, until a canary
 /// splits traffic).
 fn backends(parent: &Parent, spec: &TetrisAppSpec) -> Vec<BackendRef> {
-    vec![BackendRef {
+    vec![backend(parent.name.clone(), spec, 1)]
+}
+
+fn backend(name: String, spec: &TetrisAppSpec, weight: i32) -> BackendRef {
+    BackendRef {
         group: Some(String::new()),
         kind: Some("Service".to_owned()),
-        name: parent.name.clone(),
+        name,
         port: Some(spec.service.port),
-        weight: Some(1),
-    }]
+        weight: Some(weight),
+    }
+}
+
+/// Who a canary's A/B step sends to the new version: one header match of the route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Testers {
+    /// Header name (`Cookie` for a cookie).
+    pub header: String,
+    /// How the value is compared.
+    pub match_type: MatchType,
+    /// The value or regular expression.
+    pub value: String,
+}
+
+impl Testers {
+    /// The header match of an A/B step. A cookie is one `name=value` pair anywhere in the
+    /// `Cookie` header, so it becomes a regular expression anchored at pair boundaries.
+    pub fn of(step: &crate::rollout::api::TestersStep) -> Option<Testers> {
+        if let Some(h) = &step.header {
+            return Some(match (&h.value, &h.regex) {
+                (Some(v), _) => {
+                    Testers { header: h.name.clone(), match_type: MatchType::Exact, value: v.clone() }
+                }
+                (None, Some(r)) => Testers {
+                    header: h.name.clone(),
+                    match_type: MatchType::RegularExpression,
+                    value: r.clone(),
+                },
+                (None, None) => return None,
+            });
+        }
+        let c = step.cookie.as_ref()?;
+        Some(Testers {
+            header: "Cookie".to_owned(),
+            match_type: MatchType::RegularExpression,
+            value: format!("(^|;\\s*){}={}(;|$)", regex_escape(&c.name), regex_escape(&c.value)),
+        })
+    }
+}
+
+/// A Gateway API header match type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchType {
+    /// The value equals (core support).
+    Exact,
+    /// The value matches a regular expression (implementation-specific support and dialect).
+    RegularExpression,
+}
+
+impl MatchType {
+    /// The name Gateway API gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchType::Exact => "Exact",
+            MatchType::RegularExpression => "RegularExpression",
+        }
+    }
+}
+
+/// Escapes the characters a regular expression gives a meaning (the schema allows only `.` of
+/// them in cookie names and values, but the escape does not rely on that).
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Puts a canary into the route: the rule's backends become the stable Service (`<name>`, weight
+/// `100 - weight`) and the canary Service (`<name>-canary`, `weight`), and testers, if any, get a
+/// rule of their own that sends them to the canary Service. Gateway API gives a rule with more
+/// header matches precedence over one with fewer on the same path, so the testers' rule wins for
+/// their requests whatever the order; it is put first anyway, for people reading the route.
+pub fn split(
+    route: &mut HttpRoute,
+    parent: &Parent,
+    spec: &TetrisAppSpec,
+    weight: i32,
+    testers: Option<&Testers>,
+) {
+    let canary = crate::rollout::canary::canary_name(parent);
+    let weight = weight.clamp(0, 100);
+    let Some(main) = route.spec.rules.first_mut() else { return };
+    main.backend_refs =
+        vec![backend(parent.name.clone(), spec, 100 - weight), backend(canary.clone(), spec, weight)];
+    if let Some(t) = testers {
+        let mut rule = main.clone();
+        for m in &mut rule.matches {
+            m.headers = vec![HeaderMatch {
+                type_: Some(t.match_type.as_str().to_owned()),
+                name: t.header.clone(),
+                value: t.value.clone(),
+            }];
+        }
+        rule.backend_refs = vec![backend(canary, spec, 1)];
+        route.spec.rules.insert(0, rule);
+    }
 }
 
 fn parent_reference(p: &RouteParentRef) -> ParentReference {
@@ -397,5 +518,17 @@ mod tests {
             s.parents[0].parent_ref.section_name = Some("http".into());
         }
         assert_eq!(condition(&spec, "games", Some(&live), "Accepted").expect("asked").status, "Unknown");
+    }
+
+    #[test]
+    fn a_cookie_is_one_pair_of_the_cookie_header_and_is_escaped() {
+        let step: crate::rollout::api::TestersStep =
+            serde_yaml::from_str("cookie: {name: tetris.canary, value: \"on\"}").expect("step");
+        let t = Testers::of(&step).expect("testers");
+        assert_eq!((t.header.as_str(), t.match_type), ("Cookie", MatchType::RegularExpression));
+        assert_eq!(t.value, r"(^|;\s*)tetris\.canary=on(;|$)");
+        let step: crate::rollout::api::TestersStep =
+            serde_yaml::from_str("header: {name: X-Beta, regex: '^(yes|1)$'}").expect("step");
+        assert_eq!(Testers::of(&step).map(|t| t.match_type), Some(MatchType::RegularExpression));
     }
 }

@@ -2,7 +2,7 @@
 //! (waiting for a second player or for a rematch), drain, close.
 //! (A child module of `rooms`, so it works on the room's private state directly.)
 
-use super::{Inner, NOT_IN_ROOM, Phase, Room, other, owns, text};
+use super::{EndReason, Inner, NOT_IN_ROOM, Phase, Room, other, owns, text};
 use crate::hub::Hub;
 use crate::outbox::{CLOSE_RESUMED_ELSEWHERE, Conn};
 use crate::protocol::{Refusal, ResumedSnapshot, ServerMsg};
@@ -18,7 +18,7 @@ impl Room {
         }
         let mut reasons = ["opponent_left"; 2];
         reasons[usize::from(seat)] = "left";
-        let tokens = self.close(hub, &mut g, Some(other(seat)), "opponent_left", reasons);
+        let tokens = self.close(hub, &mut g, Some(other(seat)), Some(EndReason::OpponentLeft), reasons);
         drop(g);
         self.forget(hub, tokens);
         Ok(())
@@ -36,7 +36,7 @@ impl Room {
                 hub,
                 &mut g,
                 Some(other(seat)),
-                "opponent_disconnected",
+                Some(EndReason::OpponentDisconnected),
                 ["opponent_disconnected"; 2],
             );
             drop(g);
@@ -66,8 +66,13 @@ impl Room {
         if g.phase == Phase::Closed || !still_away {
             return;
         }
-        let tokens =
-            self.close(hub, &mut g, Some(other(seat)), "opponent_disconnected", ["opponent_disconnected"; 2]);
+        let tokens = self.close(
+            hub,
+            &mut g,
+            Some(other(seat)),
+            Some(EndReason::OpponentDisconnected),
+            ["opponent_disconnected"; 2],
+        );
         drop(g);
         self.forget(hub, tokens);
     }
@@ -153,7 +158,8 @@ impl Room {
         }
         g.idle_timer = None;
         let reason = if phase == Phase::Waiting { "waiting_timeout" } else { "rematch_timeout" };
-        let tokens = self.close(hub, &mut g, None, reason, [reason; 2]);
+        // No match runs in the Waiting and Finished phases, so none ends here.
+        let tokens = self.close(hub, &mut g, None, None, [reason; 2]);
         drop(g);
         self.forget(hub, tokens);
     }
@@ -162,7 +168,7 @@ impl Room {
     pub fn close_if_idle(&self, hub: &Hub, reason: &'static str) {
         let mut g = self.lock();
         if matches!(g.phase, Phase::Waiting | Phase::Finished) {
-            let tokens = self.close(hub, &mut g, None, reason, [reason; 2]);
+            let tokens = self.close(hub, &mut g, None, None, [reason; 2]);
             drop(g);
             self.forget(hub, tokens);
         }
@@ -172,7 +178,8 @@ impl Room {
     pub fn shut_down(&self, hub: &Hub) {
         let mut g = self.lock();
         if g.phase != Phase::Closed {
-            let tokens = self.close(hub, &mut g, None, "server_shutdown", ["server_shutdown"; 2]);
+            let tokens =
+                self.close(hub, &mut g, None, Some(EndReason::ServerShutdown), ["server_shutdown"; 2]);
             drop(g);
             self.forget(hub, tokens);
         }
@@ -180,24 +187,26 @@ impl Room {
 
     pub(super) fn close_if_draining(&self, hub: &Hub, g: &mut Inner) -> Vec<String> {
         if hub.is_draining() {
-            self.close(hub, g, None, "server_shutdown", ["server_shutdown"; 2])
+            self.close(hub, g, None, Some(EndReason::ServerShutdown), ["server_shutdown"; 2])
         } else {
             Vec::new()
         }
     }
 
-    /// Ends the match if one runs (`winner`, `end_reason`), tells each seat `room_closed` with its
+    /// Ends the match if one runs (`winner`, `end`), tells each seat `room_closed` with its
     /// reason, and marks the room closed. Returns the tokens to forget once the lock is released.
+    /// `end` is `None` only where no match can run (the idle closes of the Waiting and Finished
+    /// phases); a running match would then count as ended by the server.
     pub(super) fn close(
         &self,
         hub: &Hub,
         g: &mut Inner,
         winner: Option<u8>,
-        end_reason: &'static str,
+        end: Option<EndReason>,
         reasons: [&'static str; 2],
     ) -> Vec<String> {
         if g.phase == Phase::Playing {
-            self.finish(hub, g, winner, end_reason);
+            self.finish(hub, g, winner, end.unwrap_or(EndReason::ServerShutdown));
         }
         g.phase = Phase::Closed;
         if let Some(timer) = g.idle_timer.take() {

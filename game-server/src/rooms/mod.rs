@@ -23,6 +23,43 @@ mod versus;
 
 pub use replays::SeatReplay;
 
+/// Why a duo match ended: `as_str` is the `reason` of `match_end` (PROTOCOL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Classic: the scores decided it.
+    Score,
+    /// A player topped out.
+    ToppedOut,
+    /// A player left the room.
+    OpponentLeft,
+    /// A player's connection was lost and not resumed within the grace.
+    OpponentDisconnected,
+    /// The drain deadline ended it (the server is going away).
+    ServerShutdown,
+}
+
+impl EndReason {
+    /// The reasons that count as an aborted match.
+    pub const ABORTING: [EndReason; 2] = [EndReason::OpponentDisconnected, EndReason::ServerShutdown];
+
+    /// The protocol's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Score => "score",
+            EndReason::ToppedOut => "topped_out",
+            EndReason::OpponentLeft => "opponent_left",
+            EndReason::OpponentDisconnected => "opponent_disconnected",
+            EndReason::ServerShutdown => "server_shutdown",
+        }
+    }
+
+    /// Whether the match was cut short rather than played out or left by a player's choice
+    /// (`tetris_matches_aborted_total`): a lost peer or the drain deadline.
+    pub fn aborted(self) -> bool {
+        EndReason::ABORTING.contains(&self)
+    }
+}
+
 use versus::ClassicOutcome;
 
 /// Where a room is in its lifecycle.
@@ -359,7 +396,7 @@ impl Room {
         last_out: u8,
     ) {
         let ClassicOutcome::Winner(winner) = versus::classic_outcome(g.out, live, last_out) else { return };
-        self.finish(hub, &mut g, Some(winner), "score");
+        self.finish(hub, &mut g, Some(winner), EndReason::Score);
         let closing = self.close_if_draining(hub, &mut g);
         drop(g);
         self.forget(hub, closing);
@@ -430,14 +467,15 @@ impl Room {
             self.settle_classic(hub, g, live, seat);
             return;
         }
-        self.finish(hub, &mut g, Some(other(seat)), "topped_out");
+        self.finish(hub, &mut g, Some(other(seat)), EndReason::ToppedOut);
         let closing = self.close_if_draining(hub, &mut g);
         drop(g);
         self.forget(hub, closing);
         self.expire_if_idle(hub);
     }
 
-    fn finish(&self, hub: &Hub, g: &mut Inner, winner: Option<u8>, reason: &'static str) {
+    fn finish(&self, hub: &Hub, g: &mut Inner, winner: Option<u8>, end: EndReason) {
+        let reason = end.as_str();
         g.phase = Phase::Finished;
         g.paused = false;
         let scores = [g.plays[0].score(), g.plays[1].score()];
@@ -464,7 +502,7 @@ impl Room {
                 }));
             }
         }
-        hub.match_finished();
+        hub.match_finished(end);
     }
 
     /// `seat` asks for another match; the second request starts it.

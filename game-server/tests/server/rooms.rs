@@ -430,7 +430,49 @@ async fn the_drain_limit_ends_running_matches_without_a_winner() {
         assert_eq!(c.expect("room_closed").await["reason"], "server_shutdown");
         assert_eq!(u16::from(c.closed().await.expect("close frame").code), 1001);
     }
+    let page = server.state.hub.metrics.render();
+    assert_eq!(aborted(&page, "server_shutdown"), 1.0, "the drain deadline cut the match: {page}");
     server.wait_stopped().await;
+}
+
+/// The value of `tetris_matches_aborted_total{reason}` on a metrics page.
+fn aborted(page: &str, reason: &str) -> f64 {
+    let series = format!("tetris_matches_aborted_total{{reason=\"{reason}\"}} ");
+    page.lines()
+        .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} on the metrics page:\n{page}"))
+}
+
+#[tokio::test]
+async fn a_match_cut_short_counts_as_aborted_and_one_played_out_or_left_does_not() {
+    let server = TestServer::start(|c| {
+        c.ruleset = Ruleset::Modern;
+        c.reconnect_grace_seconds = 0;
+    })
+    .await;
+    let metrics = || async {
+        server.http.get(server.url("/metrics")).send().await.expect("GET").text().await.expect("text")
+    };
+    // Played out: one player tops out.
+    let (mut a, mut b, _, _) = server.pair().await;
+    b.send(json!({"type": "game_over", "score": 0, "lines": 0, "level": 0})).await;
+    assert_eq!(a.expect("match_end").await["reason"], "topped_out");
+    // Left by a player's choice.
+    let (mut c, mut d, _, _) = server.pair().await;
+    c.send(json!({"type": "leave_room"})).await;
+    assert_eq!(d.expect("match_end").await["reason"], "opponent_left");
+    let page = metrics().await;
+    assert!(page.contains("tetris_games_finished_total{mode=\"duo\"} 2"), "both matches ended: {page}");
+    assert_eq!(aborted(&page, "opponent_disconnected"), 0.0, "{page}");
+    assert_eq!(aborted(&page, "server_shutdown"), 0.0, "{page}");
+
+    // A peer lost (its socket dropped, no grace): aborted.
+    let (e, mut f, _, _) = server.pair().await;
+    drop(e);
+    assert_eq!(f.expect("match_end").await["reason"], "opponent_disconnected");
+    let page = metrics().await;
+    assert_eq!(aborted(&page, "opponent_disconnected"), 1.0, "{page}");
+    assert_eq!(aborted(&page, "server_shutdown"), 0.0, "{page}");
 }
 
 #[tokio::test]

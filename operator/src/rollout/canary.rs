@@ -30,16 +30,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
+use super::analysis::Verdict;
 use super::api::{
-    ABORT_ANNOTATION, AnalysisSpec, CanaryStep, PROMOTE_ANNOTATION, RETRY_ANNOTATION, RolloutPhase,
-    RolloutStatus,
+    ABORT_ANNOTATION, AnalysisSpec, CanaryStep, PROMOTE_ANNOTATION, RolloutPhase, RolloutStatus,
 };
+use super::tally::{AnalysisProgress, Tally};
 use crate::Result;
 use crate::children::Children;
 use crate::crd::{TetrisApp, TetrisAppSpec, TetrisAppStatus, UpgradeStrategy};
 use crate::deployment;
 use crate::meta::Parent;
 use crate::meta::stamp_applied_hash;
+use crate::route::Testers;
 use crate::status::{DEGRADED, PROGRESSING, READY};
 
 /// Label telling canary pods apart from stable ones.
@@ -64,6 +66,11 @@ pub struct Plan {
     pub preview: bool,
     /// The strategy whose words the conditions use (`Canary`, `BlueGreen`).
     pub strategy: &'static str,
+    /// Canary with `spec.route`: the percent of requests the route sends to `<name>-canary`
+    /// (the stable Service `<name>` gets the rest); `None` leaves the route at one backend.
+    pub route_weight: Option<i32>,
+    /// Canary with `spec.route`, during an A/B step: the requests the route sends to the canary.
+    pub testers: Option<Testers>,
 }
 
 /// The Deployment name of the canary pods.
@@ -78,15 +85,24 @@ pub fn canary_replicas(weight: i32, replicas: i32) -> i32 {
     i32::try_from((w * r + 99) / 100).unwrap_or(replicas)
 }
 
-/// The analysis to measure now, if a canary with analysis has pods and its interval has passed.
+/// The analysis to measure now: a canary's (or a blue/green's new pods', before the switch) with
+/// pods in `<name>-canary`, once its interval has passed.
+/// Returns it with the field it is at, for the messages.
 pub fn analysis_due<'a>(
     app: &'a TetrisApp,
     canary: Option<&Deployment>,
     now: Timestamp,
-) -> Option<&'a AnalysisSpec> {
-    let analysis = app.spec.upgrade.canary.as_ref()?.analysis.as_ref()?;
+) -> Option<(&'a AnalysisSpec, &'static str)> {
+    let upgrade = &app.spec.upgrade;
+    let (analysis, field) = match upgrade.strategy {
+        UpgradeStrategy::Canary => (upgrade.canary.as_ref()?.analysis.as_ref()?, "upgrade.canary.analysis"),
+        UpgradeStrategy::BlueGreen => {
+            (upgrade.blue_green.as_ref()?.analysis.as_ref()?, "upgrade.blueGreen.analysis")
+        }
+        _ => return None,
+    };
     let running = app.status.as_ref()?.version.as_deref()?;
-    if app.spec.upgrade.strategy != UpgradeStrategy::Canary || running == app.spec.version {
+    if running == app.spec.version {
         return None;
     }
     if canary.and_then(|d| d.spec.as_ref()?.replicas).unwrap_or(0) == 0 {
@@ -97,33 +113,42 @@ pub fn analysis_due<'a>(
     if same && old.is_some_and(|o| o.aborted) {
         return None;
     }
+    // After a blue/green switch the new pods are the live ones: nothing is left to decide.
+    if upgrade.strategy == UpgradeStrategy::BlueGreen && same && old.is_some_and(|o| o.step == Some(1)) {
+        return None;
+    }
     let last = old.filter(|_| same).and_then(|o| o.analysed_at.as_deref()?.parse::<Timestamp>().ok());
     let due = last.is_none_or(|t| now.duration_since(t).as_secs() >= i64::from(analysis.interval_seconds));
-    due.then_some(analysis)
+    due.then_some((analysis, field))
 }
 
 /// Where the rollout stands, from the app, its two live Deployments, the time and the analysis
-/// measurement just made (if one was due: `Err` names the failed check).
+/// measurement just made (if one was due).
 pub fn plan(
     app: &TetrisApp,
     stable: Option<&Deployment>,
     canary: Option<&Deployment>,
     now: Timestamp,
-    measured: Option<&Result<(), String>>,
+    measured: Option<&Verdict>,
 ) -> Plan {
     if app.spec.upgrade.strategy == UpgradeStrategy::BlueGreen {
-        return super::bluegreen::plan(app, stable, canary, now);
+        return super::bluegreen::plan(app, stable, canary, now, measured);
     }
     let spec = &app.spec;
     let n = spec.replicas;
     let running = app.status.as_ref().and_then(|s| s.version.clone());
     let steps = spec.upgrade.canary.as_ref().map(|c| c.steps.as_slice()).unwrap_or_default();
+    let is_canary = spec.upgrade.strategy == UpgradeStrategy::Canary;
+    // With an HTTPRoute the route's weights split the traffic, and the stable pods stay at full size.
+    let routed = is_canary && spec.route.is_some();
     let plain = Plan {
         stable_version: spec.version.clone(),
         stable_replicas: n,
-        canary_replicas: canary.map(|_| 0),
+        // Another strategy has no canary: a canary Deployment left from Canary goes (its pods drain).
+        canary_replicas: canary.filter(|_| is_canary).map(|_| 0),
         status: None,
         requeue: None,
+        route_weight: routed.then_some(0),
         ..Plan::default()
     };
     let stable_version = match running {
@@ -136,39 +161,15 @@ pub fn plan(
         _ => return plain,
     };
     let version = &spec.version;
+    // With a route, the main Service selects the stable pods only while the canary runs.
+    let stable_selector = routed.then(|| stable_version.clone());
     let old = app.status.as_ref().and_then(|s| s.rollout.clone()).unwrap_or_default();
     let same = old.canary_version.as_deref() == Some(version.as_str());
-    // The analysis: failed measurements of this canary, and an abort it made, which holds until a
-    // new retry token (annotation or spec.upgrade.retry) arrives.
     let analysis = spec.upgrade.canary.as_ref().and_then(|c| c.analysis.as_ref());
-    let limit = analysis.map_or(i32::MAX, |a| a.failure_limit);
-    let retry = app.annotations().get(RETRY_ANNOTATION).cloned().or_else(|| spec.upgrade.retry.clone());
-    let auto_aborted = same && old.aborted && old.analysis_failures > limit;
-    let retried = auto_aborted && retry != old.retry;
-    let held = auto_aborted && !retried;
-    let mut failures = if same && (!old.aborted || held) { old.analysis_failures } else { 0 };
-    let mut failed_check = None;
-    if let Some(Err(check)) = measured.filter(|_| !held) {
-        failures += 1;
-        failed_check = Some(check.clone());
-    }
-    let analysed_at = if measured.is_some() {
-        Some(now.to_string())
-    } else if same && !retried {
-        old.analysed_at.clone()
-    } else {
-        None
-    };
-    let base = RolloutStatus {
-        stable_version: Some(stable_version.clone()),
-        canary_version: Some(version.clone()),
-        analysis_failures: failures,
-        analysed_at,
-        retry,
-        ..RolloutStatus::default()
-    };
-    if held || failures > limit {
-        let message = match failed_check {
+    let tally = Tally::of(app, &old, same, analysis, measured, now);
+    let base = tally.base(&stable_version, version);
+    if tally.aborts() {
+        let message = match tally.failed_check {
             Some(check) => format!(
                 "rollout of version {version} aborted by the analysis: {check}; the stable version {stable_version} takes every new match and the canary pods drain; kubectl tetris retry (or a new spec.upgrade.retry) tries again from the first step"
             ),
@@ -188,6 +189,8 @@ pub fn plan(
             }),
             requeue: None,
             strategy: "Canary",
+            route_weight: routed.then_some(0),
+            active_version: stable_selector.clone(),
             ..Plan::default()
         };
     }
@@ -210,6 +213,8 @@ pub fn plan(
             }),
             requeue: None,
             strategy: "Canary",
+            route_weight: routed.then_some(0),
+            active_version: stable_selector.clone(),
             ..Plan::default()
         };
     }
@@ -224,13 +229,23 @@ pub fn plan(
     let mut requeue = None;
     let mut phase = RolloutPhase::Progressing;
     let mut message = String::new();
+    let checks = AnalysisProgress::of(&old, resume, step, measured, promoted);
     while let Some(current) = steps.get(step) {
+        if let Some(why) = &checks.inconclusive {
+            phase = RolloutPhase::Paused;
+            message = format!(
+                "step {step}: paused because the analysis was inconclusive: {why}; kubectl tetris promote (or spec.upgrade.promote: \"{version}\") continues, kubectl tetris abort aborts"
+            );
+            break;
+        }
         let weight = weight_at(steps, step);
-        let c = canary_replicas(weight, n);
+        let c = pods_at(steps, step, n);
+        let stable_pods = if routed { n } else { n - c };
         let passed = match current {
             CanaryStep { set_weight: Some(_), .. } => {
-                let done = settled(stable, n - c, &deployment::image(&with_version(spec, &stable_version)))
-                    && (c == 0 && canary.is_none() || settled(canary, c, &deployment::image(spec)));
+                let done =
+                    settled(stable, stable_pods, &deployment::image(&with_version(spec, &stable_version)))
+                        && (c == 0 && canary.is_none() || settled(canary, c, &deployment::image(spec)));
                 if !done {
                     message = format!(
                         "step {step}: moving {c} of {n} pods to version {version} ({weight}% of new matches)"
@@ -258,6 +273,44 @@ pub fn plan(
                     false
                 }
             },
+            CanaryStep { analysis: Some(a), .. } => {
+                let passed = checks.passes_at(step);
+                if passed < a.count {
+                    message = format!(
+                        "step {step}: analysis at {weight}%, {passed} of {} measurements in a row passed",
+                        a.count
+                    );
+                }
+                passed >= a.count
+            }
+            // An A/B step holds like a pause once its canary pods are up; its timer runs from the
+            // step's start, so pods that are slow to come up shorten the testers' time.
+            CanaryStep { testers: Some(t), .. } => {
+                let up = settled(canary, c, &deployment::image(spec));
+                let who = Testers::of(t).map_or_else(String::new, |t| describe_testers(&t));
+                let left = t.seconds.map(|s| i64::from(s) - now.duration_since(started).as_secs());
+                if !up {
+                    message =
+                        format!("step {step}: starting {c} canary pod(s) of version {version} for testers");
+                    false
+                } else if left.is_some_and(|l| l <= 0) || left.is_none() && promoted {
+                    true
+                } else {
+                    phase = RolloutPhase::Paused;
+                    message = match left {
+                        Some(l) => {
+                            requeue = Some(Duration::from_secs(l.unsigned_abs()));
+                            format!(
+                                "step {step}: testers ({who}) go to version {version}, others {weight}% ({l}s left)"
+                            )
+                        }
+                        None => format!(
+                            "step {step}: testers ({who}) go to version {version}, others {weight}%, until promoted (kubectl tetris promote, or spec.upgrade.promote: \"{version}\")"
+                        ),
+                    };
+                    false
+                }
+            }
             // The schema requires one of the two.
             CanaryStep { .. } => true,
         };
@@ -269,29 +322,43 @@ pub fn plan(
     }
     let promoting = step >= steps.len();
     let weight = if promoting { weight_at(steps, steps.len() - 1) } else { weight_at(steps, step) };
-    let c = canary_replicas(weight, n);
+    let c = if promoting { canary_replicas(weight, n) } else { pods_at(steps, step, n) };
+    let testers = steps.get(step).and_then(|s| s.testers.as_ref()).and_then(Testers::of);
     if promoting {
         message = format!("promoting version {version}: the stable pods roll to it, then the canary pods go");
     }
     let status = RolloutStatus {
         phase,
         step: i32::try_from(step).ok(),
-        canary_weight: Some(if n > 0 { c * 100 / n } else { 0 }),
+        canary_weight: Some(match (routed, promoting) {
+            (true, true) => 0,
+            (true, false) => weight,
+            _ if n > 0 => c * 100 / n,
+            _ => 0,
+        }),
         step_started_at: Some(started.to_string()),
         message,
+        analysis_passes: if promoting { 0 } else { checks.passes_at(step) },
+        inconclusive: checks.inconclusive.clone(),
         ..base
     };
     if let Some(a) = analysis.filter(|_| c > 0) {
         let every = Duration::from_secs(u64::try_from(a.interval_seconds).unwrap_or(10));
         requeue = Some(requeue.map_or(every, |r: Duration| r.min(every)));
     }
+    // While the stable pods roll to the new version the main Service selects every pod again
+    // (the canary's too, of the same version) and the route sends it everything.
+    let active_version = (routed && !promoting).then(|| stable_version.clone());
     Plan {
         stable_version: if promoting { version.clone() } else { stable_version },
-        stable_replicas: if promoting { n } else { n - c },
+        stable_replicas: if promoting || routed { n } else { n - c },
         canary_replicas: Some(c),
         status: Some(status),
         requeue,
         strategy: "Canary",
+        route_weight: routed.then_some(if promoting { 0 } else { weight }),
+        testers: testers.filter(|_| routed),
+        active_version,
         ..Plan::default()
     }
 }
@@ -306,6 +373,25 @@ pub(super) fn control(app: &TetrisApp, annotation: &str, field: Option<&str>) ->
         Some(format!("spec.upgrade.{name}"))
     } else {
         None
+    }
+}
+
+/// Canary pods at `step`: the weight's share of `replicas` (rounded up), and at least one for
+/// the testers of an A/B step and for an analysis step to measure.
+fn pods_at(steps: &[CanaryStep], step: usize, replicas: i32) -> i32 {
+    let c = canary_replicas(weight_at(steps, step), replicas);
+    match steps.get(step) {
+        Some(CanaryStep { testers: Some(_), .. } | CanaryStep { analysis: Some(_), .. }) if replicas > 0 => {
+            c.max(1)
+        }
+        _ => c,
+    }
+}
+
+fn describe_testers(t: &Testers) -> String {
+    match t.match_type {
+        crate::route::MatchType::Exact => format!("header {}: {}", t.header, t.value),
+        crate::route::MatchType::RegularExpression => format!("header {} matching {}", t.header, t.value),
     }
 }
 
@@ -333,13 +419,16 @@ pub(super) fn with_version(spec: &TetrisAppSpec, version: &str) -> TetrisAppSpec
 }
 
 /// The children a rollout adds to the app's own: the canary (or BlueGreen new-version)
-/// Deployment and the BlueGreen preview Service.
+/// Deployment, the BlueGreen preview Service and the routed canary's Service. Those that are
+/// `None` are removed if they exist (a strategy changed away leaves nothing behind).
 #[derive(Debug, Default)]
 pub struct Extra {
     /// `<name>-canary`, when the plan has one.
     pub canary: Option<Deployment>,
     /// `<name>-preview`, with strategy BlueGreen.
     pub preview: Option<Service>,
+    /// `<name>-canary`, the route's canary backend, with strategy Canary and `spec.route`.
+    pub canary_service: Option<Service>,
 }
 
 /// Puts the plan into the children as built from the spec: the stable Deployment's version and
@@ -361,6 +450,15 @@ pub fn put_into_effect(
         let mut preview = super::bluegreen::preview_service(&children.service, parent);
         stamp_applied_hash(&mut preview)?;
         extra.preview = Some(preview);
+    }
+    if let Some(weight) = plan.route_weight {
+        let mut svc = super::bluegreen::canary_pods_service(&children.service, canary_name(parent), parent);
+        stamp_applied_hash(&mut svc)?;
+        extra.canary_service = Some(svc);
+        if let Some(route) = children.route.as_mut() {
+            crate::route::split(route, parent, spec, weight, plan.testers.as_ref());
+            stamp_applied_hash(route)?;
+        }
     }
     if let Some(active) = &plan.active_version {
         super::bluegreen::select_version(&mut children.service, active);
@@ -520,6 +618,7 @@ fn set(
 mod tests {
     use super::*;
     use crate::meta::fixtures::app;
+    use crate::rollout::api::RETRY_ANNOTATION;
     use k8s_openapi::api::apps::v1::DeploymentStatus;
 
     const SPEC: &str = "version: 0.2.0\nreplicas: 4\nupgrade:\n  strategy: Canary\n  canary:\n    steps:\n    - setWeight: 25\n    - pause: {}\n    - setWeight: 50\n    - pause: {seconds: 30}\n";
@@ -730,15 +829,17 @@ mod tests {
             max_unready_pods: 0,
             max_restarts: 0,
             max_errors_per_minute: 60,
+            max_aborted_matches: None,
+            http: None,
         });
         let now = at("2026-01-01T00:00:00Z");
         let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
-        let passed = plan(&app, Some(&stable), Some(&canary), now, Some(&Ok(())));
+        let passed = plan(&app, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
         assert_eq!(passed.requeue, Some(Duration::from_secs(5)), "measured again after the interval");
         let check = "error rate: 120 errors/min".to_owned();
         let mut failing = app.clone();
         failing.status.as_mut().expect("status").rollout = passed.status;
-        let aborted = plan(&failing, Some(&stable), Some(&canary), now, Some(&Err(check)));
+        let aborted = plan(&failing, Some(&stable), Some(&canary), now, Some(&Verdict::Fail(check)));
         assert_eq!((aborted.stable_replicas, aborted.canary_replicas), (4, Some(0)));
         let status = aborted.status.expect("status");
         assert!(
@@ -775,5 +876,189 @@ mod tests {
         let (stable, canary) = (live(&app, "0.1.0", 2), live(&app, "0.2.0", 2));
         let p = plan(&app, Some(&stable), Some(&canary), at("2026-01-01T00:00:05Z"), None);
         assert_eq!(p.status.map(|s| (s.phase, s.step)), Some((RolloutPhase::Paused, Some(3))));
+    }
+
+    const ROUTED: &str = "version: 0.2.0\nreplicas: 3\nroute:\n  parentRefs: [{name: public}]\nupgrade:\n  strategy: Canary\n  canary:\n    steps:\n    - setWeight: 25\n    - testers:\n        header: {name: X-Canary, value: \"yes\"}\n    - setWeight: 50\n";
+
+    fn routed_app(rollout: Option<RolloutStatus>, annotations: &[(&str, &str)]) -> TetrisApp {
+        let mut app = canary_app(rollout, annotations);
+        app.spec = crate::meta::fixtures::app(ROUTED).spec;
+        app
+    }
+
+    #[test]
+    fn with_a_route_the_weight_is_exact_and_the_stable_pods_stay_at_full_size() {
+        let app = routed_app(None, &[]);
+        let stable = live(&app, "0.1.0", 3);
+        let p = plan(&app, Some(&stable), None, at("2026-01-01T00:00:00Z"), None);
+        assert_eq!(
+            (p.stable_replicas, p.canary_replicas),
+            (3, Some(1)),
+            "25% of 3 rounds up to 1 canary pod"
+        );
+        assert_eq!(p.route_weight, Some(25), "the route, not the pods, gives the share");
+        assert_eq!(p.status.as_ref().and_then(|s| s.canary_weight), Some(25), "not 33: 1 of 3 pods");
+        assert_eq!(
+            p.active_version.as_deref(),
+            Some("0.1.0"),
+            "the main Service selects the stable pods only"
+        );
+        assert_eq!(p.testers, None);
+
+        let mut children =
+            crate::children::build(&app, &Parent::of(&app).expect("meta")).expect("meta").expect("valid");
+        let extra =
+            put_into_effect(&mut children, &Parent::of(&app).expect("meta"), &app.spec, &p).expect("hash");
+        let backends: Vec<_> = children.route.expect("route").spec.rules[0]
+            .backend_refs
+            .iter()
+            .map(|b| (b.name.clone(), b.weight))
+            .collect();
+        assert_eq!(backends, [("arcade".to_owned(), Some(75)), ("arcade-canary".to_owned(), Some(25))]);
+        let svc = extra.canary_service.expect("the canary backend's Service");
+        assert_eq!(svc.metadata.name.as_deref(), Some("arcade-canary"));
+        assert_eq!(svc.spec.and_then(|s| s.selector).expect("selector")[ROLE_LABEL], "canary");
+        let main = children.service.spec.and_then(|s| s.selector).expect("selector");
+        assert_eq!(main["app.kubernetes.io/version"], "0.1.0");
+    }
+
+    #[test]
+    fn an_ab_step_sends_testers_to_the_canary_until_promoted_and_then_the_rule_goes() {
+        let app = routed_app(None, &[]);
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let now = at("2026-01-01T00:00:00Z");
+        let ab = plan(&app, Some(&stable), Some(&canary), now, None);
+        let status = ab.status.clone().expect("status");
+        assert_eq!((status.phase, status.step), (RolloutPhase::Paused, Some(1)));
+        assert!(status.message.contains("testers (header X-Canary: yes)"), "{}", status.message);
+        let t = ab.testers.clone().expect("testers during the A/B step");
+        assert_eq!(
+            (t.header.as_str(), t.match_type, t.value.as_str()),
+            ("X-Canary", crate::route::MatchType::Exact, "yes")
+        );
+        let parent = Parent::of(&app).expect("meta");
+        let mut children = crate::children::build(&app, &parent).expect("meta").expect("valid");
+        put_into_effect(&mut children, &parent, &app.spec, &ab).expect("hash");
+        let rules = children.route.expect("route").spec.rules;
+        assert_eq!(rules.len(), 2, "the testers' rule and the weighted one");
+        assert_eq!(rules[0].matches[0].headers[0].name, "X-Canary");
+        assert_eq!(rules[0].backend_refs[0].name, "arcade-canary");
+
+        let promoted = routed_app(Some(status), &[(PROMOTE_ANNOTATION, "0.2.0")]);
+        let next = plan(&promoted, Some(&stable), Some(&canary), now, None);
+        assert_eq!(next.testers, None, "the rule goes once the step has passed");
+        assert_eq!(next.route_weight, Some(50));
+    }
+
+    #[test]
+    fn a_routed_canary_goes_back_to_all_stable_on_abort_and_on_promotion() {
+        let progressed =
+            RolloutStatus { step: Some(2), canary_version: Some("0.2.0".into()), ..RolloutStatus::default() };
+        let aborted = routed_app(Some(progressed), &[(ABORT_ANNOTATION, "0.2.0")]);
+        let p = plan(&aborted, None, None, at("2026-01-01T00:00:00Z"), None);
+        assert_eq!((p.route_weight, p.canary_replicas, p.stable_replicas), (Some(0), Some(0), 3));
+        let app = routed_app(None, &[]);
+        let done =
+            RolloutStatus { step: Some(3), canary_version: Some("0.2.0".into()), ..RolloutStatus::default() };
+        let promoting = routed_app(Some(done), &[]);
+        let p = plan(
+            &promoting,
+            Some(&live(&app, "0.1.0", 3)),
+            Some(&live(&app, "0.2.0", 2)),
+            at("2026-01-01T00:00:00Z"),
+            None,
+        );
+        assert_eq!((p.stable_version.as_str(), p.route_weight), ("0.2.0", Some(0)));
+        assert_eq!(p.active_version, None, "the main Service selects every pod while the stable ones roll");
+    }
+
+    #[test]
+    fn another_strategy_wants_no_canary_deployment_so_a_left_one_is_removed() {
+        let mut app = canary_app(None, &[]);
+        app.spec.upgrade.strategy = UpgradeStrategy::RollingUpdate;
+        let left = live(&app, "0.2.0", 0);
+        let p = plan(&app, Some(&live(&app, "0.1.0", 4)), Some(&left), at("2026-01-01T00:00:00Z"), None);
+        assert_eq!((p.canary_replicas, p.route_weight, p.preview), (None, None, false));
+        let still = canary_app(Some(RolloutStatus::default()), &[]);
+        let mut done = still.clone();
+        done.status.as_mut().expect("status").version = Some("0.2.0".into());
+        let p = plan(&done, None, Some(&left), at("2026-01-01T00:00:00Z"), None);
+        assert_eq!(p.canary_replicas, Some(0), "Canary keeps its idle Deployment for the next version");
+    }
+
+    const ANALYSED: &str = "version: 0.2.0\nreplicas: 4\nupgrade:\n  strategy: Canary\n  canary:\n    steps:\n    - setWeight: 25\n    - analysis: {count: 2}\n    - pause: {seconds: 600}\n    analysis:\n      intervalSeconds: 5\n";
+
+    fn analysed_app(rollout: Option<RolloutStatus>, annotations: &[(&str, &str)]) -> TetrisApp {
+        let mut app = canary_app(rollout, annotations);
+        app.spec = crate::meta::fixtures::app(ANALYSED).spec;
+        app
+    }
+
+    #[test]
+    fn an_analysis_step_moves_on_after_count_passes_in_a_row() {
+        let app = analysed_app(None, &[]);
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let now = at("2026-01-01T00:00:00Z");
+        let reached = plan(&app, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = reached.status.expect("status");
+        assert_eq!(
+            (status.step, status.analysis_passes),
+            (Some(1), 0),
+            "a measurement before the step does not count"
+        );
+        let one =
+            plan(&analysed_app(Some(status), &[]), Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = one.status.expect("status");
+        assert_eq!(
+            (status.step, status.analysis_passes, status.phase),
+            (Some(1), 1, RolloutPhase::Progressing)
+        );
+        assert!(status.message.contains("1 of 2 measurements"), "{}", status.message);
+        let failed = plan(
+            &analysed_app(Some(status.clone()), &[]),
+            Some(&stable),
+            Some(&canary),
+            now,
+            Some(&Verdict::Fail("x".into())),
+        );
+        assert!(failed.status.expect("status").aborted, "failureLimit 0: one failure aborts");
+        let two =
+            plan(&analysed_app(Some(status), &[]), Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = two.status.expect("status");
+        assert_eq!(
+            (status.step, status.phase),
+            (Some(2), RolloutPhase::Paused),
+            "passed: on to the timed pause"
+        );
+    }
+
+    #[test]
+    fn an_inconclusive_measurement_pauses_until_promoted() {
+        let app = analysed_app(None, &[]);
+        let (stable, canary) = (live(&app, "0.1.0", 3), live(&app, "0.2.0", 1));
+        let now = at("2026-01-01T00:00:00Z");
+        let first = plan(&app, Some(&stable), Some(&canary), now, None).status.expect("status");
+        let why = Verdict::Inconclusive("http check http://m/q: the answer is not JSON".into());
+        let paused = plan(&analysed_app(Some(first), &[]), Some(&stable), Some(&canary), now, Some(&why));
+        let status = paused.status.expect("status");
+        assert_eq!((status.phase, status.step), (RolloutPhase::Paused, Some(1)));
+        assert!(status.message.contains("inconclusive: http check http://m/q"), "{}", status.message);
+        assert_eq!(paused.canary_replicas, Some(1), "the canary keeps its pods while paused");
+        // Still held by a later pass; a promotion continues.
+        let held = plan(
+            &analysed_app(Some(status.clone()), &[]),
+            Some(&stable),
+            Some(&canary),
+            now,
+            Some(&Verdict::Pass),
+        );
+        assert_eq!(held.status.map(|s| s.phase), Some(RolloutPhase::Paused));
+        let promoted = analysed_app(Some(status), &[(PROMOTE_ANNOTATION, "0.2.0")]);
+        let p = plan(&promoted, Some(&stable), Some(&canary), now, Some(&Verdict::Pass));
+        let status = p.status.expect("status");
+        assert_eq!(
+            (status.inconclusive, status.phase, status.analysis_passes),
+            (None, RolloutPhase::Progressing, 1)
+        );
     }
 }

@@ -160,6 +160,11 @@ impl Tracker {
     /// A pod's metrics page (bounded in size and time).
     pub async fn metrics_page(&self, pod: &Pod) -> Result<String, ScrapeError> {
         let url = metrics_url(pod).ok_or(ScrapeError::NoAddress)?;
+        self.fetch(&url).await
+    }
+
+    /// GETs `url` with the scrape timeouts and body bound (the analysis' HTTP check uses it too).
+    pub async fn fetch(&self, url: &str) -> Result<String, ScrapeError> {
         let mut res = self.http.get(url).send().await.map_err(ScrapeError::Request)?;
         if !res.status().is_success() {
             return Err(ScrapeError::Status(res.status().as_u16()));

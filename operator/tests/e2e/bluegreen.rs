@@ -46,12 +46,19 @@ async fn pod_ips(env: &TestEnv, version: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Prints what `kubectl get tetrisapps` shows now (the README quotes a run).
+fn show(env: &TestEnv) {
+    let shown = env.cluster.run_kubectl(&["get", "tetrisapp", "bg", "-n", &env.ns]).unwrap_or_default();
+    println!("{}", shown.trim_end());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_green_previews_the_new_pods_waits_for_promotion_and_switches_the_main_service() {
     let env = TestEnv::start("bluegreen", RESYNC).await;
     let _logs = env.cluster.log_guard();
     env.apply_app(&app_yaml("1.0.0", "")).await;
     env.wait_ready("bg").await;
+    show(&env);
     env.apply_app(&app_yaml("1.1.0", "")).await;
 
     // Both versions at full size; the preview Service reaches the new pods, the main one the old.
@@ -69,6 +76,7 @@ async fn blue_green_previews_the_new_pods_waits_for_promotion_and_switches_the_m
             .then_some(())
     })
     .await;
+    show(&env);
     let svc = env.api::<Service>().get("bg").await.expect("main Service");
     assert_eq!(svc.spec.and_then(|s| s.selector).expect("selector")["app.kubernetes.io/version"], "1.0.0");
     // Manual promotion waits: still paused a while later, the main Service unchanged.
@@ -83,6 +91,19 @@ async fn blue_green_previews_the_new_pods_waits_for_promotion_and_switches_the_m
 
     // Promoted from Git: the main Service switches to the new pods, the old ones roll away.
     env.apply_app(&app_yaml("1.1.0", "    promote: 1.1.0\n")).await;
+    // Shown once switched (step 1), if the test sees it before the extra pods go; not asserted.
+    let switched = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let step = apps.get("bg").await.ok().and_then(|a| a.status?.rollout?.step);
+            if step == Some(1) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    if switched.await.is_ok() {
+        show(&env);
+    }
     let done = wait_for("promoted, rolled out, and the extra pods gone after the delay", || async {
         let app = apps.get("bg").await.ok()?;
         let green = env.api::<Deployment>().get("bg-canary").await.ok()?;
@@ -95,6 +116,7 @@ async fn blue_green_previews_the_new_pods_waits_for_promotion_and_switches_the_m
             .then_some(app)
     })
     .await;
+    show(&env);
     assert_eq!(done.status.as_ref().and_then(|s| s.version.as_deref()), Some("1.1.0"));
     let svc = env.api::<Service>().get("bg").await.expect("main Service");
     assert_eq!(svc.spec.and_then(|s| s.selector).expect("selector")["app.kubernetes.io/version"], "1.1.0");

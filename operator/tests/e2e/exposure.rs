@@ -28,7 +28,7 @@ use tetris_operator::route::HttpRoute;
 use crate::common::*;
 
 /// The Gateway API release whose standard CRDs the test installs.
-const GATEWAY_API: (&str, &str) = ("sigs.k8s.io/gateway-api", "v1.6.3");
+pub const GATEWAY_API: (&str, &str) = ("sigs.k8s.io/gateway-api", "v1.6.3");
 /// The Prometheus Operator release whose PodMonitor CRD the test installs.
 const PROMETHEUS_OPERATOR: (&str, &str) = ("github.com/prometheus-operator/prometheus-operator", "v0.88.0");
 
@@ -45,8 +45,19 @@ fn module_dir((module, version): (&str, &str)) -> PathBuf {
     PathBuf::from(info["Dir"].as_str().unwrap_or_else(|| panic!("go mod download {module}: {info}")))
 }
 
+/// The Gateway API standard CRDs the route tests install.
+pub const GATEWAY_CRDS: [&str; 3] = [
+    "config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
+    "config/crd/standard/gateway.networking.k8s.io_gateways.yaml",
+    "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
+];
+
+/// Held by every test that needs the Gateway API CRDs absent or present: the route test starts
+/// without them, so a test that installs them holds it and removes them before letting go.
+pub static GATEWAY_API_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Installs CRDs from files of a module and waits until they are served.
-fn install_crds(module: (&str, &str), files: &[&str]) {
+pub fn install_crds(module: (&str, &str), files: &[&str]) {
     let dir = module_dir(module);
     for file in files {
         let path = dir.join(file);
@@ -86,7 +97,7 @@ fn message(app: &TetrisApp, type_: &str) -> String {
 }
 
 /// Writes the route's status as a Gateway controller would, for the parent the app names.
-async fn gateway_says(env: &TestEnv, name: &str, accepted: &str, resolved: (&str, &str)) {
+pub async fn gateway_says(env: &TestEnv, name: &str, accepted: &str, resolved: (&str, &str)) {
     let routes: Api<HttpRoute> = env.api();
     let route = routes.get(name).await.expect("route");
     let generation = route.metadata.generation;
@@ -105,6 +116,8 @@ async fn gateway_says(env: &TestEnv, name: &str, accepted: &str, resolved: (&str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_waits_for_the_gateway_api_then_follows_the_spec_and_its_gateway() {
+    // The routed canary test installs the Gateway API CRDs too (and removes them when done).
+    let _gateway_api = GATEWAY_API_LOCK.lock().await;
     let env = TestEnv::start("route", Duration::from_secs(300)).await;
     let _logs = env.cluster.log_guard();
     let yaml = "apiVersion: gameops.dev/v1alpha1\nkind: TetrisApp\nmetadata:\n  name: routed\nspec:\n  version: 1.0.0\n  route:\n    parentRefs:\n    - name: public\n      namespace: gateways\n      sectionName: https\n    hostnames: [tetris.example.com]\n    path: /play\n";
@@ -120,14 +133,7 @@ async fn route_waits_for_the_gateway_api_then_follows_the_spec_and_its_gateway()
     );
     assert_eq!(condition(&app, "Ready").map(|c| c.status.as_str()), Some("False"));
 
-    install_crds(
-        GATEWAY_API,
-        &[
-            "config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
-            "config/crd/standard/gateway.networking.k8s.io_gateways.yaml",
-            "config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
-        ],
-    );
+    install_crds(GATEWAY_API, &GATEWAY_CRDS);
     let routes: Api<HttpRoute> = env.api();
     let route =
         wait_for("the HTTPRoute once its CRD exists", || async { routes.get_opt("routed").await.ok()? })

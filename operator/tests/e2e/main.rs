@@ -3,6 +3,7 @@
 //! and one in-process operator per test (the leader-election test runs two real processes; the
 //! start-up test runs the real binary against a control plane of its own, without the CRD).
 
+mod analysis_http;
 mod bluegreen;
 mod canary;
 mod churn;
@@ -12,6 +13,7 @@ mod invalid;
 mod leader;
 mod lifecycle;
 mod placement;
+mod routed_canary;
 mod scale;
 mod startup;
 mod upgrade;
