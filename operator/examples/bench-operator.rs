@@ -35,8 +35,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use local_cluster::{LocalCluster, Options};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::json;
+use tetris_operator::caches::Child;
 use tetris_operator::children::{self, Children};
 use tetris_operator::crd::TetrisApp;
 use tetris_operator::meta::Parent;
@@ -53,6 +53,8 @@ const PODS_PER_NODE: usize = 200;
 
 struct Args {
     sizes: Vec<usize>,
+    /// Which of limit, operator, helm to run (BENCH_WAYS; all three by default).
+    ways: Vec<String>,
     helm_max: usize,
     operator_bin: PathBuf,
     helm_bin: PathBuf,
@@ -68,6 +70,11 @@ fn args() -> Result<Args> {
         .collect::<Result<Vec<usize>>>()?;
     Ok(Args {
         sizes,
+        ways: env("BENCH_WAYS")
+            .unwrap_or_else(|| "limit operator helm".into())
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         helm_max: env("BENCH_HELM_MAX").map(|s| s.parse()).transpose()?.unwrap_or(500),
         operator_bin: env("BENCH_OPERATOR_BIN")
             .context("BENCH_OPERATOR_BIN: the release tetris-operator")?
@@ -100,6 +107,10 @@ struct OperatorFigures {
     work_p99_ms: f64,
     queue_p50_ms: f64,
     queue_p99_ms: f64,
+    api_p50_ms: f64,
+    api_p99_ms: f64,
+    own_p50_ms: f64,
+    own_p99_ms: f64,
     resync_writes: usize,
     resync_work_p99_ms: f64,
 }
@@ -107,6 +118,10 @@ struct OperatorFigures {
 impl Figures {
     fn writes_per_app(&self) -> f64 {
         self.writes.values().sum::<usize>() as f64 / self.n as f64
+    }
+    /// Writes per app that are Events (recorded, not part of the app's state).
+    fn events_per_app(&self) -> f64 {
+        self.writes.get("events").copied().unwrap_or(0) as f64 / self.n as f64
     }
     fn writes_breakdown(&self) -> String {
         self.writes
@@ -141,6 +156,9 @@ async fn main() -> Result<()> {
     let mut all = Vec::new();
     for &n in &args.sizes {
         for way in ["limit", "operator", "helm"] {
+            if !args.ways.iter().any(|w| w == way) {
+                continue;
+            }
             if way == "helm" && n > args.helm_max {
                 eprintln!("== N={n}: helm skipped (BENCH_HELM_MAX={})", args.helm_max);
                 continue;
@@ -217,16 +235,7 @@ async fn delete_namespace(client: &Client, ns: &str) -> Result<()> {
 }
 
 /// A reflector over one kind in `ns`, for counting without polling the API server.
-fn cache<K>(client: &Client, ns: &str) -> Store<K>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+fn cache<K: Child>(client: &Client, ns: &str) -> Store<K> {
     let (reader, writer) = reflector::store();
     let stream = watcher(Api::<K>::namespaced(client.clone(), ns), watcher::Config::default())
         .default_backoff()
@@ -415,19 +424,13 @@ async fn apply_children(client: &Client, apps: &[Arc<TetrisApp>]) -> Result<Vec<
     results.into_iter().collect()
 }
 
-async fn apply<K>(
+async fn apply<K: Child>(
     client: &Client,
     ns: &str,
     name: &str,
     pp: &PatchParams,
     obj: &serde_json::Value,
-) -> Result<()>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-{
+) -> Result<()> {
     Api::<K>::namespaced(client.clone(), ns).patch(name, pp, &Patch::Apply(obj)).await?;
     Ok(())
 }
@@ -566,6 +569,10 @@ impl Operator {
             work_p99_ms: quantile(&text, &empty, "tetris_operator_reconcile_duration_seconds", 0.99) * 1000.0,
             queue_p50_ms: quantile(&text, &empty, "tetris_operator_reconcile_queue_seconds", 0.5) * 1000.0,
             queue_p99_ms: quantile(&text, &empty, "tetris_operator_reconcile_queue_seconds", 0.99) * 1000.0,
+            api_p50_ms: quantile(&text, &empty, "tetris_operator_reconcile_api_wait_seconds", 0.5) * 1000.0,
+            api_p99_ms: quantile(&text, &empty, "tetris_operator_reconcile_api_wait_seconds", 0.99) * 1000.0,
+            own_p50_ms: quantile(&text, &empty, "tetris_operator_reconcile_work_seconds", 0.5) * 1000.0,
+            own_p99_ms: quantile(&text, &empty, "tetris_operator_reconcile_work_seconds", 0.99) * 1000.0,
             ..OperatorFigures::default()
         })
     }
@@ -708,12 +715,16 @@ fn print_row(f: &Figures) {
     }
     if let Some(op) = &f.operator {
         line += &format!(
-            "\n               operator CPU {:.1}s, peak RSS {:.1} MiB, {} reconciles, work p50 {:.1} ms p99 {:.1} ms, queue wait p50 {:.1} ms p99 {:.1} ms, resync writes {} (work p99 {:.1} ms)",
+            "\n               operator CPU {:.1}s, peak RSS {:.1} MiB, {} reconciles, reconcile p50 {:.1} ms p99 {:.1} ms (API wait p50 {:.1} p99 {:.1}, own work p50 {:.1} p99 {:.1}), queue wait p50 {:.1} ms p99 {:.1} ms, resync writes {} (reconcile p99 {:.1} ms)",
             op.cpu,
             op.peak_rss_mib,
             op.reconciles,
             op.work_p50_ms,
             op.work_p99_ms,
+            op.api_p50_ms,
+            op.api_p99_ms,
+            op.own_p50_ms,
+            op.own_p99_ms,
             op.queue_p50_ms,
             op.queue_p99_ms,
             op.resync_writes,
@@ -727,8 +738,8 @@ fn print_row(f: &Figures) {
 fn report(all: &[Figures], args: &Args) -> String {
     let find = |way: &str, n: usize| all.iter().find(|f| f.way == way && f.n == n);
     let mut s = String::new();
-    s += "| N | way | all children exist | all Ready | writes/app (audit log) | by resource, per app | control-plane CPU | operator CPU | operator peak RSS |\n";
-    s += "|---|---|---|---|---|---|---|---|---|\n";
+    s += "| N | way | all children exist | all Ready | writes/app (audit log) | of which Events | by resource, per app | control-plane CPU | operator CPU | operator peak RSS |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|\n";
     for f in all {
         let (cpu, rss) = f
             .operator
@@ -736,31 +747,34 @@ fn report(all: &[Figures], args: &Args) -> String {
             .map(|o| (format!("{:.1} s", o.cpu), format!("{:.1} MiB", o.peak_rss_mib)))
             .unwrap_or_default();
         s += &format!(
-            "| {} | {} | {:.1} s | {:.1} s | {:.2} | {} | {:.1} s | {cpu} | {rss} |\n",
+            "| {} | {} | {:.1} s | {:.1} s | {:.2} | {:.2} | {} | {:.1} s | {cpu} | {rss} |\n",
             f.n,
             f.way,
             f.children.as_secs_f64(),
             f.ready.as_secs_f64(),
             f.writes_per_app(),
+            f.events_per_app(),
             f.writes_breakdown(),
             f.control_plane_cpu
         );
     }
-    s += "\n| N | limit's apply latency p50 / p99 | operator / limit (children) | operator / limit (Ready) | helm / operator (children) | helm / operator (Ready) | reconcile work p50 / p99 | queue wait p50 / p99 | reconciles | resync: writes, work p99 | operator CPU per app |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    s += "\n| N | limit's apply latency p50 / p99 | operator / limit (children) | operator / limit (Ready) | helm / operator (children) | helm / operator (Ready) | reconcile p50 / p99 | of it API wait p50 / p99 | own work p50 / p99 | queue wait p50 / p99 | reconciles | resync: writes, reconcile p99 | operator CPU per app |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for &n in &args.sizes {
         let (Some(limit), Some(op)) = (find("limit", n), find("operator", n)) else { continue };
         let ratio = |a: Duration, b: Duration| format!("{:.2}x", a.as_secs_f64() / b.as_secs_f64().max(1e-9));
         let helm = find("helm", n);
         let o = op.operator.as_ref();
         s += &format!(
-            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             limit.request_ms.map(|(a, b)| format!("{a:.1} / {b:.1} ms")).unwrap_or_default(),
             ratio(op.children, limit.children),
             ratio(op.ready, limit.ready),
             helm.map(|h| ratio(h.children, op.children)).unwrap_or_else(|| "not run".into()),
             helm.map(|h| ratio(h.ready, op.ready)).unwrap_or_else(|| "not run".into()),
             o.map(|o| format!("{:.1} / {:.1} ms", o.work_p50_ms, o.work_p99_ms)).unwrap_or_default(),
+            o.map(|o| format!("{:.1} / {:.1} ms", o.api_p50_ms, o.api_p99_ms)).unwrap_or_default(),
+            o.map(|o| format!("{:.1} / {:.1} ms", o.own_p50_ms, o.own_p99_ms)).unwrap_or_default(),
             o.map(|o| format!("{:.1} / {:.1} ms", o.queue_p50_ms, o.queue_p99_ms)).unwrap_or_default(),
             o.map(|o| o.reconciles.to_string()).unwrap_or_default(),
             o.map(|o| format!("{}, {:.1} ms", o.resync_writes, o.resync_work_p99_ms)).unwrap_or_default(),

@@ -19,7 +19,7 @@ use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use tracing::{debug, info, warn};
 
@@ -63,6 +63,8 @@ pub struct Context {
     failures: Mutex<HashMap<ObjectRef<Guarded>, u32>>,
     /// When the oldest not yet reconciled event of each app arrived, for the queue-wait metric.
     queued: Mutex<HashMap<ObjectRef<Guarded>, std::time::Instant>>,
+    /// The last status this process wrote to each app; a std Mutex (no await inside).
+    written: Mutex<HashMap<ObjectRef<Guarded>, Written>>,
     /// The game pods' deletion cost (busy pods go last on every scale-down).
     pods: Tracker,
     /// What the canary analysis saw at its earlier measurements; a std Mutex (no await inside).
@@ -92,6 +94,7 @@ pub async fn run(
         resync: settings.resync,
         failures: Mutex::default(),
         queued: Mutex::default(),
+        written: Mutex::default(),
         pods,
         analysis: Mutex::default(),
     });
@@ -101,25 +104,37 @@ pub async fn run(
     let apps: Api<Guarded> = namespaced_or_all(&client, settings.namespace.as_deref());
     let (reader, writer) = reflector::store();
     let deleted_ctx = ctx.clone();
+    let queued_ctx = ctx.clone();
     let app_stream = crate::caches::relisting_watcher(apps, crate::caches::watch_config())
         .default_backoff()
-        .modify(|app| app.managed_fields_mut().clear())
+        .modify(|app| {
+            app.managed_fields_mut().clear();
+            // Written by `kubectl apply` (a whole second copy of the spec); never read here.
+            app.annotations_mut().remove("kubectl.kubernetes.io/last-applied-configuration");
+        })
         .reflect(writer)
-        .inspect(move |event| match event {
-            Ok(watcher::Event::Delete(DeserializeGuard(Ok(app)))) => {
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(DeserializeGuard(Ok(app)))) = event {
+                let key = ObjectRef::from_obj(&DeserializeGuard(Ok(app.clone())));
                 if let Ok(mut queued) = deleted_ctx.queued.lock() {
-                    queued.remove(&ObjectRef::from_obj(&DeserializeGuard(Ok(app.clone()))));
+                    queued.remove(&key);
+                }
+                if let Ok(mut written) = deleted_ctx.written.lock() {
+                    written.remove(&key);
                 }
                 tokio::spawn(app_deleted(deleted_ctx.clone(), app.clone()));
             }
-            Ok(watcher::Event::Apply(app) | watcher::Event::InitApply(app)) => {
-                if let Ok(mut queued) = deleted_ctx.queued.lock() {
-                    queued.entry(ObjectRef::from_obj(app)).or_insert_with(std::time::Instant::now);
-                }
-            }
-            _ => {}
         })
-        .applied_objects();
+        .applied_objects()
+        // A change of the status alone (most often the operator's own write) reconciles nothing:
+        // the status is computed from the children, never read back for decisions. The store
+        // above still holds it.
+        .predicate_filter(reconcile_worthy, PredicateConfig::default())
+        .inspect(move |app| {
+            if let (Ok(app), Ok(mut queued)) = (app, queued_ctx.queued.lock()) {
+                queued.entry(ObjectRef::from_obj(app)).or_insert_with(std::time::Instant::now);
+            }
+        });
 
     let ChildStreams {
         configmaps,
@@ -166,6 +181,45 @@ pub async fn run(
 /// A TetrisApp as watched: either the object or why it could not be read.
 type Guarded = DeserializeGuard<TetrisApp>;
 
+/// What of a TetrisApp a reconcile depends on: everything but its status (the predicate hash).
+fn reconcile_worthy(app: &Guarded) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = app.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&meta.uid, meta.generation, &meta.labels, &meta.annotations, meta.deletion_timestamp.is_some())
+        .hash(&mut h);
+    Some(h.finish())
+}
+
+/// The operator's last status write to one app, so that a reconcile whose cache does not show it
+/// yet neither writes it again nor writes a mere change of pod counts soon after.
+#[derive(Clone)]
+struct Written {
+    /// When it was written.
+    at: std::time::Instant,
+    /// The app's resourceVersion the write was computed from.
+    over: Option<String>,
+    /// Hash of the status written.
+    status: u64,
+    /// Hash of its [`status::shape`] (the status without pod counts).
+    shape: u64,
+}
+
+/// How long after a status write a change of replica counts alone waits to be written (with
+/// whatever else changed by then). Conditions, versions and generations are written at once.
+/// Pods of a new app or a scale-up turn ready within seconds of each other, so a few seconds
+/// coalesce most of those writes, and `kubectl get tetrisapps` is never more than that behind
+/// (the benchmark's first runs used 30 s: fewer writes under load, but READY counts half a
+/// minute stale).
+const COUNTS_SETTLE: Duration = Duration::from_secs(5);
+
+fn hash_of(status: &TetrisAppStatus) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_vec(status).unwrap_or_default().hash(&mut h);
+    h.finish()
+}
+
 /// One pass of the pipeline for one TetrisApp (or a report about one that cannot be read).
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     // Until every cache holds its first list, a missing child may only be not loaded yet.
@@ -174,14 +228,17 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action> {
     if let Some(since) = waited {
         ctx.metrics.queued(since.elapsed());
     }
-    let _timer = ctx.metrics.reconcile_started();
-    match &guarded.0 {
-        Ok(app) => reconcile_app(app, &ctx).await,
-        Err(invalid) => {
-            unreadable(&ctx, invalid).await;
-            Ok(Action::await_change())
-        }
-    }
+    ctx.metrics
+        .time_reconcile(async {
+            match &guarded.0 {
+                Ok(app) => reconcile_app(app, &ctx).await,
+                Err(invalid) => {
+                    unreadable(&ctx, invalid).await;
+                    Ok(Action::await_change())
+                }
+            }
+        })
+        .await
 }
 
 /// Logs and records an Event for a TetrisApp the operator cannot read, then leaves it alone.
@@ -245,7 +302,10 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
         Ok(desired) => match apply::apply(&ctx.applier(), &parent, &desired).await {
             Ok(outcome) => {
                 apply_rollout_children(ctx, &parent, &extra).await?;
-                if !outcome.created.is_empty() {
+                // A new app's first children are no news (its `Deployed` Event follows); children
+                // created again, after someone deleted them, are.
+                let reconciled_before = app.status.as_ref().is_some_and(|s| s.observed_generation.is_some());
+                if !outcome.created.is_empty() && reconciled_before {
                     created_event(ctx, &parent, &desired, &outcome.created).await;
                 }
                 let mut problem = outcome.unavailable.first().map(|m| Problem::Unavailable(m.clone()));
@@ -309,8 +369,24 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     let old = app.status.clone().unwrap_or_default();
     canary::decorate(&mut new, &old, &plan, live_canary.as_deref(), app.metadata.generation, &now);
     ctx.metrics.set_app_state(format!("{}/{}", parent.namespace, parent.name), Some(state_label(&new)));
-    if new != old {
-        write_status(ctx, &parent, &new).await?;
+    let (settle, wrote) = match status_write(ctx, &key, app, &old, &new) {
+        StatusWrite::None => (None, false),
+        StatusWrite::Later(after) => (Some(after), false),
+        StatusWrite::Now(hash) => {
+            write_status(ctx, &parent, &new).await?;
+            let written = Written {
+                at: std::time::Instant::now(),
+                over: app.resource_version(),
+                status: hash,
+                shape: hash_of(&status::shape(&new)),
+            };
+            if let Ok(mut all) = ctx.written.lock() {
+                all.insert(key.clone(), written);
+            }
+            (None, true)
+        }
+    };
+    if wrote {
         let ready = status::find(&new, status::READY).map(|c| c.reason.as_str()).unwrap_or_default();
         info!(namespace = %parent.namespace, name = %parent.name, ready, version = ?new.version, "status changed");
         for notice in notices::for_change(&old, &new) {
@@ -327,16 +403,66 @@ async fn reconcile_app(app: &TetrisApp, ctx: &Context) -> Result<Action> {
     if let Ok(mut failures) = ctx.failures.lock() {
         failures.remove(&key);
     }
-    Ok(match problem {
+    let next = match problem {
         // A missing CRD is looked for again soon: installing it heals the app without a change to it.
-        Some(Problem::Unavailable(_)) => Action::requeue(UNAVAILABLE_RECHECK),
+        Some(Problem::Unavailable(_)) => Some(UNAVAILABLE_RECHECK),
         // A Gateway's verdict changes with the route's status, which is watched.
-        Some(Problem::Route { .. }) => Action::requeue(ctx.resync),
+        Some(Problem::Route { .. }) => Some(ctx.resync),
         // Nothing will change until the spec (or the conflicting object) does.
-        Some(_) => Action::await_change(),
+        Some(_) => None,
         // A timed canary pause ends on its own.
-        None => Action::requeue(plan.requeue.map_or(ctx.resync, |d| d.min(ctx.resync))),
-    })
+        None => Some(plan.requeue.map_or(ctx.resync, |d| d.min(ctx.resync))),
+    };
+    // A status write held back comes due on its own.
+    let next = match (next, settle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(next.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Whether a reconcile writes the status it computed.
+enum StatusWrite {
+    /// Nothing to write: it is stored already, or this process wrote it and the cache lags.
+    None,
+    /// Only pod counts changed shortly after the last write; written after this long.
+    Later(Duration),
+    /// Write now; the hash of the status.
+    Now(u64),
+}
+
+fn status_write(
+    ctx: &Context,
+    key: &ObjectRef<Guarded>,
+    app: &TetrisApp,
+    old: &TetrisAppStatus,
+    new: &TetrisAppStatus,
+) -> StatusWrite {
+    let last = ctx.written.lock().ok().and_then(|w| w.get(key).cloned());
+    let settling = |last: &Written| {
+        let since = last.at.elapsed();
+        // A little past the settle time, so the requeue does not arrive a hair early.
+        (since < COUNTS_SETTLE).then(|| COUNTS_SETTLE - since + Duration::from_millis(100))
+    };
+    if let Some(last) = last.as_ref().filter(|l| l.over.is_some() && l.over == app.resource_version()) {
+        // The cache does not show this process's last write yet (a child's event came first), so
+        // the status to compare with is the one written, not the one cached.
+        let hash = hash_of(new);
+        if hash == last.status {
+            return StatusWrite::None;
+        }
+        return match settling(last).filter(|_| hash_of(&status::shape(new)) == last.shape) {
+            Some(after) => StatusWrite::Later(after),
+            None => StatusWrite::Now(hash),
+        };
+    }
+    if new == old {
+        return StatusWrite::None;
+    }
+    match last.as_ref().and_then(settling).filter(|_| status::only_counts_changed(old, new)) {
+        Some(after) => StatusWrite::Later(after),
+        None => StatusWrite::Now(hash_of(new)),
+    }
 }
 
 /// Applies the children the rollout adds, and removes those it no longer wants (a strategy
@@ -429,13 +555,14 @@ async fn write_status(ctx: &Context, parent: &Parent, status: &TetrisAppStatus) 
         "status": status,
     });
     ctx.metrics.wrote("TetrisApp/status");
-    api.patch_status(&parent.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
-        .await
-        .map_err(|source| Error::Status {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    crate::metrics::api_wait(api.patch_status(&parent.name, &params, &Patch::Apply(&body))).await.map_err(
+        |source| Error::Status {
             name: parent.name.clone(),
             namespace: parent.namespace.clone(),
             source: Box::new(source),
-        })?;
+        },
+    )?;
     Ok(())
 }
 
@@ -475,7 +602,7 @@ async fn publish_ref(
         secondary: None,
     };
     ctx.metrics.wrote("Event");
-    if let Err(e) = ctx.recorder.publish(&event, reference).await {
+    if let Err(e) = crate::metrics::api_wait(ctx.recorder.publish(&event, reference)).await {
         warn!(error = %e, reason, "failed to record event");
     }
 }

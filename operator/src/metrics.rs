@@ -1,10 +1,16 @@
 //! Prometheus metrics of the operator: reconciles, failures, reconcile durations, writes by kind,
 //! TetrisApps by condition, and whether this process leads.
+//!
+//! A reconcile's duration is split in two: the time it awaited API requests ([`api_wait`], with
+//! overlapping requests counted once) and the rest, its own work. Together with the queue wait
+//! (from a TetrisApp's watch event to the start of its reconcile) that says where a slow
+//! convergence spends its time: waiting for a turn, for the API server, or in the operator.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -33,6 +39,8 @@ pub struct Metrics {
     reconciles: Counter<u64, AtomicU64>,
     failures: Family<KindLabel, Counter>,
     duration: Histogram,
+    api_wait: Histogram,
+    work: Histogram,
     queue_wait: Histogram,
     leadership_lost: Counter<u64, AtomicU64>,
     writes: Family<KindLabel, Counter>,
@@ -56,6 +64,8 @@ impl Metrics {
         let failures = Family::<KindLabel, Counter>::default();
         let buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
         let duration = Histogram::new(buckets);
+        let api_wait = Histogram::new(buckets);
+        let work = Histogram::new(buckets);
         let queue_wait = Histogram::new(buckets);
         let leadership_lost = Counter::default();
         let writes = Family::<KindLabel, Counter>::default();
@@ -65,8 +75,18 @@ impl Metrics {
         registry.register("reconcile_failures", "Reconciles that failed, by error kind", failures.clone());
         registry.register(
             "reconcile_duration_seconds",
-            "Duration of one reconcile's own work (after the watch caches are loaded)",
+            "Duration of one reconcile, API requests included (after the watch caches are loaded)",
             duration.clone(),
+        );
+        registry.register(
+            "reconcile_api_wait_seconds",
+            "Time one reconcile spent awaiting API requests (overlapping requests counted once)",
+            api_wait.clone(),
+        );
+        registry.register(
+            "reconcile_work_seconds",
+            "One reconcile's own work: its duration less its API wait",
+            work.clone(),
         );
         registry.register(
             "reconcile_queue_seconds",
@@ -86,6 +106,8 @@ impl Metrics {
             reconciles,
             failures,
             duration,
+            api_wait,
+            work,
             queue_wait,
             leadership_lost,
             writes,
@@ -95,10 +117,21 @@ impl Metrics {
         }
     }
 
-    /// Starts timing a reconcile; the duration is recorded when the guard drops.
-    pub fn reconcile_started(&self) -> ReconcileTimer<'_> {
+    /// Runs one reconcile, recording its duration, its API wait and its own work.
+    pub async fn time_reconcile<F: Future>(&self, reconcile: F) -> F::Output {
         self.reconciles.inc();
-        ReconcileTimer { metrics: self, start: Instant::now() }
+        let start = Instant::now();
+        let (out, api) = API_WAIT
+            .scope(RefCell::default(), async {
+                let out = reconcile.await;
+                (out, API_WAIT.with(|clock| clock.borrow().total()))
+            })
+            .await;
+        let total = start.elapsed();
+        self.duration.observe(total.as_secs_f64());
+        self.api_wait.observe(api.as_secs_f64());
+        self.work.observe(total.saturating_sub(api).as_secs_f64());
+        out
     }
 
     /// Records how long a TetrisApp's event waited in the queue before its reconcile started.
@@ -158,16 +191,54 @@ impl Metrics {
     }
 }
 
-/// Records a reconcile's duration when dropped, so early returns are timed too.
-pub struct ReconcileTimer<'a> {
-    metrics: &'a Metrics,
-    start: Instant,
+tokio::task_local! {
+    /// The API wait of the reconcile being polled; set by [`Metrics::time_reconcile`].
+    static API_WAIT: RefCell<ApiClock>;
 }
 
-impl Drop for ReconcileTimer<'_> {
-    fn drop(&mut self) {
-        self.metrics.duration.observe(self.start.elapsed().as_secs_f64());
+/// Wall time during which at least one API request of a reconcile was in flight.
+#[derive(Default)]
+struct ApiClock {
+    in_flight: u32,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl ApiClock {
+    fn enter(&mut self) {
+        if self.in_flight == 0 {
+            self.since = Some(Instant::now());
+        }
+        self.in_flight += 1;
     }
+    fn leave(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0
+            && let Some(since) = self.since.take()
+        {
+            self.total += since.elapsed();
+        }
+    }
+    fn total(&self) -> Duration {
+        self.total + self.since.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+}
+
+/// Leaves the clock when the request completes or is dropped half-way.
+struct InFlight;
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let _ = API_WAIT.try_with(|clock| clock.borrow_mut().leave());
+    }
+}
+
+/// Awaits `request`, an API request of the reconcile being run, counting the time as API wait.
+/// Outside a timed reconcile it just awaits.
+pub async fn api_wait<F: Future>(request: F) -> F::Output {
+    let timed = API_WAIT.try_with(|clock| clock.borrow_mut().enter()).is_ok();
+    let _guard = timed.then_some(InFlight);
+    request.await
 }
 
 #[cfg(test)]
@@ -177,7 +248,7 @@ mod tests {
     #[test]
     fn counts_show_up_in_the_text_format() {
         let m = Metrics::new();
-        drop(m.reconcile_started());
+        futures::executor::block_on(m.time_reconcile(async {}));
         m.wrote("Deployment");
         m.reconcile_failed("Apply");
         m.set_app_state("ns/a".into(), Some("ready"));
@@ -191,5 +262,24 @@ mod tests {
         assert!(text.contains("tetris_operator_tetrisapps{condition=\"degraded\"} 0"), "{text}");
         assert!(text.contains("tetris_operator_reconcile_duration_seconds_count 1"), "{text}");
         assert_eq!(m.reconciles(), 1);
+    }
+
+    #[tokio::test]
+    async fn api_wait_counts_overlapping_requests_once_and_the_rest_is_work() {
+        let m = Metrics::new();
+        let pause = |ms| api_wait(tokio::time::sleep(Duration::from_millis(ms)));
+        m.time_reconcile(async {
+            futures::join!(pause(50), pause(50));
+            std::thread::sleep(Duration::from_millis(30));
+        })
+        .await;
+        let text = m.encode();
+        let sum = |name: &str| -> f64 {
+            let line = format!("tetris_operator_{name}_sum ");
+            text.lines().find_map(|l| l.strip_prefix(&line)?.parse().ok()).expect("sum")
+        };
+        let (api, work) = (sum("reconcile_api_wait_seconds"), sum("reconcile_work_seconds"));
+        assert!((0.05..0.09).contains(&api), "two overlapping 50 ms requests: {api}");
+        assert!((0.03..0.06).contains(&work), "30 ms of blocking work: {work}");
     }
 }

@@ -1,5 +1,6 @@
 //! Done-when 8: a resync with nothing changed performs zero writes, and a new TetrisApp costs a
-//! fixed, small number of writes. Writes are counted from the API server's audit log.
+//! fixed, small number of writes: its children, at most two status writes (issue 15's bound) and
+//! one Event. Writes are counted from the API server's audit log.
 
 use std::time::Duration;
 
@@ -33,12 +34,14 @@ async fn new_app_costs_a_fixed_number_of_writes_and_a_resync_costs_none() {
     assert_eq!(count("patch persistentvolumeclaims counted-data"), 1, "{writes:#?}");
     assert_eq!(count("patch deployments counted"), 1, "{writes:#?}");
     assert_eq!(count("patch services counted"), 1, "{writes:#?}");
-    assert_eq!(count("create events"), 2, "Created and Deployed: {writes:#?}");
+    // A new app's first children are no news: only `Deployed` is recorded, no `Created`.
+    assert_eq!(count("create events"), 1, "Deployed only: {writes:#?}");
     let status = count("patch tetrisapps/status counted");
-    // One write per distinct state of the rollout the operator observed (replica counts are in
-    // the status): at least the first and the final state, at most one per pod transition.
-    assert!((1..=5).contains(&status), "status writes: {status}: {writes:#?}");
-    assert_eq!(writes.len(), 6 + status, "nothing else is written: {writes:#?}");
+    // The first state (accepted, rolling out) and the final one (Ready); the pod counts moving in
+    // between wait for the settle interval, which the kwok pod beats by far. Before the counts
+    // were held back this was 3 to 4 (one write per rollout state the operator saw).
+    assert!((1..=2).contains(&status), "status writes: {status}: {writes:#?}");
+    assert_eq!(writes.len(), 5 + status, "nothing else is written: {writes:#?}");
 
     let reconciles = env.metrics.reconciles();
     wait_for("three more reconciles from resyncs", || async {
