@@ -126,9 +126,9 @@ pub async fn run(
             }
         })
         .applied_objects()
-        // A change of the status alone (most often the operator's own write) reconciles nothing:
-        // the status is computed from the children, never read back for decisions. The store
-        // above still holds it.
+        // A change of the status alone (most often the operator's own write) reconciles nothing,
+        // except in the two fields a reconcile reads back for its decisions (see
+        // `reconcile_worthy`). The store above still holds all of it.
         .predicate_filter(reconcile_worthy, PredicateConfig::default())
         .inspect(move |app| {
             if let (Ok(app), Ok(mut queued)) = (app, queued_ctx.queued.lock()) {
@@ -181,13 +181,22 @@ pub async fn run(
 /// A TetrisApp as watched: either the object or why it could not be read.
 type Guarded = DeserializeGuard<TetrisApp>;
 
-/// What of a TetrisApp a reconcile depends on: everything but its status (the predicate hash).
+/// What of a TetrisApp a reconcile depends on (the predicate hash): its metadata and spec, and of
+/// its status the two fields the rollout reads back, `status.version` (the stable version) and
+/// `status.rollout` (the step, the analysis tally, the pause start). A canary or blue/green moves
+/// on when its own status write comes back; the rest of the status (counts, conditions) is
+/// computed from the children and not read for decisions.
 fn reconcile_worthy(app: &Guarded) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let meta = app.meta();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (&meta.uid, meta.generation, &meta.labels, &meta.annotations, meta.deletion_timestamp.is_some())
         .hash(&mut h);
+    if let Ok(app) = &app.0 {
+        let status = app.status.as_ref();
+        status.and_then(|s| s.version.as_deref()).hash(&mut h);
+        serde_json::to_string(&status.and_then(|s| s.rollout.as_ref())).unwrap_or_default().hash(&mut h);
+    }
     Some(h.finish())
 }
 
